@@ -1,0 +1,6 @@
+//! Users, email verification, login and API keys.
+
+pub mod domain;
+pub mod repo;
+pub mod routes;
+pub mod service;

@@ -1,0 +1,346 @@
+//! `/api/auth/*`: verification, registration, login, the current user, API keys.
+
+use super::domain::{User, UserRole, parse_key_name};
+use super::repo::{self, ApiKeyRow};
+use super::service::{self, Registration};
+use crate::auth::principal::Principal;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{Json, OptionalJson, client_ip};
+use crate::http::pagination::{Page, PageQuery};
+use crate::state::AppState;
+use crate::tenancy::resolve::CurrentTenant;
+use crate::time_format;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Deserialize, ToSchema)]
+pub struct SendVerificationRequest {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendVerificationResponse {
+    pub success: bool,
+    pub message: String,
+    /// Seconds until the code expires.
+    pub expires_in: u64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterRequest {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// 8-128 characters, not a common password.
+    pub password: String,
+    #[schema(example = "Ada")]
+    pub name: String,
+    /// The 6-digit code mailed by send-verification.
+    #[schema(example = "123456")]
+    pub verification_code: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserSummary {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: UserRole,
+}
+
+impl From<&User> for UserSummary {
+    fn from(u: &User) -> Self {
+        Self { id: u.id, email: u.email.clone(), name: u.name.clone(), role: u.role }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterResponse {
+    /// JWT access token (send as `Authorization: Bearer`).
+    pub token: String,
+    /// An API key (send as `x-api-key`), shown only now.
+    pub api_key: String,
+    pub user: UserSummary,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub user: UserSummary,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantSummary {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeResponse {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: UserRole,
+    pub email_verified: bool,
+    #[serde(serialize_with = "time_format::serialize")]
+    #[schema(value_type = String, format = DateTime, example = "2026-07-13T00:00:00.000Z")]
+    pub created_at: DateTime<Utc>,
+    pub tenant: TenantSummary,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateApiKeyRequest {
+    /// A label to recognise the key by (default "default").
+    pub name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyView {
+    pub id: Uuid,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    #[schema(example = "clr_AbCdEfGh")]
+    pub prefix: String,
+    #[serde(serialize_with = "time_format::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "time_format::option::serialize")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKeyRow> for ApiKeyView {
+    fn from(r: ApiKeyRow) -> Self {
+        Self { id: r.id, name: r.name, prefix: r.prefix, created_at: r.created_at, last_used_at: r.last_used_at }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub view: ApiKeyView,
+    /// The whole key, shown only in this response.
+    pub key: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SuccessResponse {
+    pub success: bool,
+}
+
+/// Mail a 6-digit verification code (valid 10 minutes, 5 attempts).
+#[utoipa::path(
+    tag = "auth",
+    request_body = SendVerificationRequest,
+    responses(
+        (status = 200, description = "Code sent", body = SendVerificationResponse),
+        (status = 400, description = "Malformed email or body (VALIDATION_ERROR, INVALID_JSON)", body = ErrorBody),
+        (status = 404, description = "Unknown X-Tenant (TENANT_NOT_FOUND)", body = ErrorBody),
+        (status = 409, description = "Email already registered (EMAIL_ALREADY_REGISTERED)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Resend cooldown or rate limit (RATE_LIMITED, Retry-After)", body = ErrorBody),
+        (status = 503, description = "Mail, database or Redis unavailable", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/send-verification")]
+pub async fn send_verification(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: CurrentTenant,
+    Json(body): Json<SendVerificationRequest>,
+) -> ApiResult<web::Json<SendVerificationResponse>> {
+    let expires_in = service::send_verification(&state, &tenant.0, &client_ip(&req), &body.email).await?;
+    Ok(web::Json(SendVerificationResponse {
+        success: true,
+        message: "Verification code sent".to_owned(),
+        expires_in,
+    }))
+}
+
+/// Create an account with the mailed code; returns a token and a first API key.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created", body = RegisterResponse),
+        (status = 400, description = "VALIDATION_ERROR, INVALID_JSON, WEAK_PASSWORD, INVALID_VERIFICATION_CODE, VERIFICATION_CODE_EXPIRED, VERIFICATION_ATTEMPTS_EXCEEDED", body = ErrorBody),
+        (status = 404, description = "Unknown X-Tenant (TENANT_NOT_FOUND)", body = ErrorBody),
+        (status = 409, description = "EMAIL_ALREADY_REGISTERED", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody),
+        (status = 503, description = "Database or Redis unavailable", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/register")]
+pub async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: CurrentTenant,
+    Json(body): Json<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    let input = Registration {
+        email: body.email,
+        password: body.password,
+        name: body.name,
+        verification_code: body.verification_code,
+    };
+    let done = service::register(&state, &tenant.0, &client_ip(&req), input).await?;
+    Ok(HttpResponse::Created().json(RegisterResponse {
+        token: done.token,
+        api_key: done.api_key,
+        user: UserSummary::from(&done.user),
+    }))
+}
+
+/// Exchange email and password for a token.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
+        (status = 401, description = "INVALID_CREDENTIALS (unknown email or wrong password)", body = ErrorBody),
+        (status = 404, description = "Unknown X-Tenant (TENANT_NOT_FOUND)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited per account or IP (Retry-After)", body = ErrorBody),
+        (status = 503, description = "Database or Redis unavailable", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/login")]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: CurrentTenant,
+    Json(body): Json<LoginRequest>,
+) -> ApiResult<web::Json<LoginResponse>> {
+    let (user, token) = service::login(&state, &tenant.0, &client_ip(&req), &body.email, &body.password).await?;
+    Ok(web::Json(LoginResponse { token, user: UserSummary::from(&user) }))
+}
+
+/// The authenticated user.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = []), ("apiKey" = [])),
+    responses(
+        (status = 200, description = "The current user", body = MeResponse),
+        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
+        (status = 404, description = "Unknown X-Tenant (TENANT_NOT_FOUND)", body = ErrorBody),
+    )
+)]
+#[get("/api/auth/me")]
+pub async fn me(state: web::Data<AppState>, principal: Principal) -> ApiResult<web::Json<MeResponse>> {
+    let user = service::me(&state, &principal).await?;
+    let tenant = &principal.tenant;
+    Ok(web::Json(MeResponse {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+        email_verified: user.email_verified_at.is_some(),
+        created_at: user.created_at,
+        tenant: TenantSummary { id: tenant.id, slug: tenant.slug.clone(), name: tenant.name.clone() },
+    }))
+}
+
+/// Create an API key for the current user; the key is shown only in this response.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = []), ("apiKey" = [])),
+    request_body(content = Option<CreateApiKeyRequest>, description = "Optional; an empty body is accepted"),
+    responses(
+        (status = 201, description = "Key created", body = CreatedApiKey),
+        (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/api-keys")]
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    principal: Principal,
+    OptionalJson(body): OptionalJson<CreateApiKeyRequest>,
+) -> ApiResult<HttpResponse> {
+    let name = parse_key_name(body.as_ref().and_then(|b| b.name.as_deref()))?;
+    let (row, key) = service::create_api_key(&state, &principal, &name).await?;
+    Ok(HttpResponse::Created().json(CreatedApiKey { view: row.into(), key }))
+}
+
+/// The current user's live API keys (prefixes only).
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of keys", body = Page<ApiKeyView>),
+        (status = 400, description = "Invalid page or limit (VALIDATION_ERROR)", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
+    )
+)]
+#[get("/api/auth/api-keys")]
+pub async fn list_api_keys(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<ApiKeyView>>> {
+    let page = query.parse()?;
+    let mut conn = state.db.acquire().await?;
+    let (rows, total) =
+        repo::list_api_keys(&mut conn, principal.tenant_id(), principal.user_id, page.limit(), page.offset()).await?;
+    Ok(web::Json(Page::new(rows.into_iter().map(ApiKeyView::from).collect(), total, page)))
+}
+
+/// Revoke one of the current user's API keys.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(("id" = Uuid, Path, description = "API key id")),
+    responses(
+        (status = 200, description = "Revoked", body = SuccessResponse),
+        (status = 400, description = "Malformed id (VALIDATION_ERROR)", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
+        (status = 404, description = "No such live key of yours (NOT_FOUND)", body = ErrorBody),
+    )
+)]
+#[delete("/api/auth/api-keys/{id}")]
+pub async fn revoke_api_key(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<SuccessResponse>> {
+    let mut conn = state.db.acquire().await?;
+    let revoked =
+        repo::revoke_api_key(&mut conn, principal.tenant_id(), principal.user_id, id.into_inner(), state.clock.now()).await?;
+    if !revoked {
+        return Err(ApiError::not_found("API key"));
+    }
+    Ok(web::Json(SuccessResponse { success: true }))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(send_verification)
+        .service(register)
+        .service(login)
+        .service(me)
+        .service(create_api_key)
+        .service(list_api_keys)
+        .service(revoke_api_key);
+}

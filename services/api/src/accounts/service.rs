@@ -1,0 +1,240 @@
+//! Account use-cases. Each owns its transaction; handlers only translate HTTP.
+
+use super::domain::{DisplayName, Email, Password, User, UserRole, VerificationCode};
+use super::repo::{self, NewApiKey, NewUser};
+use crate::auth::password::Verification;
+use crate::auth::principal::Principal;
+use crate::auth::tokens::{self, DISPLAY_PREFIX_LEN};
+use crate::error::{ApiError, ApiResult, ErrorCode, OnConstraint};
+use crate::mail::OutgoingMail;
+use crate::state::AppState;
+use crate::tenancy::domain::Tenant;
+use chrono::Duration;
+use rand::RngExt as _;
+use uuid::Uuid;
+
+pub const CODE_TTL_MINUTES: i64 = 10;
+pub const MAX_CODE_ATTEMPTS: i32 = 5;
+
+fn email_taken() -> ApiError {
+    ApiError::new(ErrorCode::EmailAlreadyRegistered, "An account with this email already exists")
+}
+
+fn code_hash(state: &AppState, tenant: Uuid, email: &Email, code: &str) -> Vec<u8> {
+    tokens::hmac_sha256(&state.code_key, &[&tenant.to_string(), email.as_str(), code])
+}
+
+/// Mails a fresh 6-digit code, replacing any earlier one; at most one per cooldown per email.
+#[tracing::instrument(name = "accounts.send_verification", skip_all)]
+pub async fn send_verification(state: &AppState, tenant: &Tenant, ip: &str, email: &str) -> ApiResult<u64> {
+    let email = Email::parse(email)?;
+    let limits = &state.settings.rate_limits;
+    state.rate_limiter.check(tenant.id, "send_verification_ip", ip, limits.send_verification_ip).await?;
+    state.rate_limiter.check(tenant.id, "send_verification_email", email.as_str(), limits.send_verification_email).await?;
+
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if repo::find_user_by_email(&mut tx, tenant.id, email.as_str()).await?.is_some() {
+        return Err(email_taken());
+    }
+    if let Some(pending) = repo::lock_verification(&mut tx, tenant.id, email.as_str()).await? {
+        let cooldown = Duration::from_std(state.settings.verification_resend_cooldown).map_err(ApiError::internal)?;
+        let wait = (pending.sent_at + cooldown - now).num_seconds();
+        if wait > 0 {
+            return Err(ApiError::rate_limited(wait as u64));
+        }
+    }
+    let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+    let expires_at = now + Duration::minutes(CODE_TTL_MINUTES);
+    repo::upsert_verification(&mut tx, tenant.id, email.as_str(), &code_hash(state, tenant.id, &email, &code), now, expires_at)
+        .await?;
+    let mail = OutgoingMail {
+        to: email.as_str().to_owned(),
+        subject: format!("Your {} verification code: {code}", tenant.name),
+        body: format!(
+            "Your verification code is {code}\n\nIt expires in {CODE_TTL_MINUTES} minutes. If you did not ask for it, ignore this email.\n"
+        ),
+    };
+    // The code is committed only if the mail went out, so a failed send costs no cooldown.
+    state.mailer.send(mail).await.map_err(|e| ApiError::unavailable("Mail delivery", e))?;
+    tx.commit().await?;
+    Ok((CODE_TTL_MINUTES * 60) as u64)
+}
+
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub verification_code: String,
+}
+
+pub struct Registered {
+    pub user: User,
+    pub token: String,
+    pub api_key: String,
+}
+
+/// Checks the code (a wrong one counts an attempt, committed even though the request fails),
+/// then creates the user with a first API key and returns an access token.
+#[tracing::instrument(name = "accounts.register", skip_all)]
+pub async fn register(state: &AppState, tenant: &Tenant, ip: &str, input: Registration) -> ApiResult<Registered> {
+    let email = Email::parse(&input.email)?;
+    let password = Password::parse(&input.password, &email)?;
+    let name = DisplayName::parse(&input.name)?;
+    let code = VerificationCode::parse(&input.verification_code)?;
+    let limits = &state.settings.rate_limits;
+    state.rate_limiter.check(tenant.id, "register_ip", ip, limits.register_ip).await?;
+    state.rate_limiter.check(tenant.id, "register_email", email.as_str(), limits.register_email).await?;
+
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let pending = repo::lock_verification(&mut tx, tenant.id, email.as_str()).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::InvalidVerificationCode, "No verification code was sent to this email; request one first")
+    })?;
+    if now > pending.expires_at {
+        return Err(ApiError::new(ErrorCode::VerificationCodeExpired, "The verification code has expired; request a new one"));
+    }
+    if pending.attempts >= MAX_CODE_ATTEMPTS {
+        return Err(ApiError::new(
+            ErrorCode::VerificationAttemptsExceeded,
+            "Too many wrong codes for this email; request a new verification code",
+        ));
+    }
+    if pending.code_hash != code_hash(state, tenant.id, &email, code.as_str()) {
+        let attempts = repo::count_failed_attempt(&mut tx, tenant.id, email.as_str()).await?;
+        tx.commit().await?;
+        let left = (MAX_CODE_ATTEMPTS - attempts).max(0);
+        return Err(ApiError::new(
+            ErrorCode::InvalidVerificationCode,
+            format!("The verification code is wrong ({left} attempts left)"),
+        ));
+    }
+
+    let password_hash = state.hasher.hash(password.into_inner()).await.map_err(ApiError::internal)?;
+    let user = repo::insert_user(
+        &mut tx,
+        tenant.id,
+        NewUser {
+            id: Uuid::now_v7(),
+            email: email.as_str(),
+            name: name.as_str(),
+            password_hash: &password_hash,
+            role: UserRole::Consumer,
+            email_verified: true,
+            now,
+        },
+    )
+    .await
+    .on_constraint("users_tenant_email_key", email_taken)?;
+    repo::delete_verification(&mut tx, tenant.id, email.as_str()).await?;
+    let (_, api_key) = insert_api_key(&mut tx, tenant.id, user.id, "default", now).await?;
+    tx.commit().await?;
+
+    let token = state.jwt.issue(tenant.id, user.id, user.role.as_str(), now)?;
+    Ok(Registered { user, token, api_key })
+}
+
+async fn insert_api_key(
+    conn: &mut sqlx::PgConnection,
+    tenant: Uuid,
+    user: Uuid,
+    name: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<(repo::ApiKeyRow, String)> {
+    let key = tokens::new_api_key();
+    let row = repo::insert_api_key(
+        conn,
+        tenant,
+        NewApiKey {
+            id: Uuid::now_v7(),
+            user,
+            name,
+            prefix: &key[..DISPLAY_PREFIX_LEN],
+            key_hash: &tokens::sha256(&key),
+            now,
+        },
+    )
+    .await?;
+    Ok((row, key))
+}
+
+/// Unknown emails and wrong passwords cost the same and answer the same.
+#[tracing::instrument(name = "accounts.login", skip_all)]
+pub async fn login(state: &AppState, tenant: &Tenant, ip: &str, email: &str, password: &str) -> ApiResult<(User, String)> {
+    let email = Email::parse(email)?;
+    if password.is_empty() || password.chars().count() > 1024 {
+        return Err(ApiError::field("password", "must be 1-1024 characters"));
+    }
+    let limits = &state.settings.rate_limits;
+    state.rate_limiter.check(tenant.id, "login_ip", ip, limits.login_ip).await?;
+    state.rate_limiter.check(tenant.id, "login_account", email.as_str(), limits.login_account).await?;
+
+    let mut conn = state.db.acquire().await?;
+    let user = repo::find_user_by_email(&mut conn, tenant.id, email.as_str()).await?;
+    drop(conn); // never hold a pooled connection across a password hash
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let outcome = state.hasher.verify(password.to_owned(), stored).await.map_err(ApiError::internal)?;
+    let (user, needs_rehash) = match (user, outcome) {
+        (Some(user), Verification::Match { needs_rehash }) => (user, needs_rehash),
+        _ => return Err(ApiError::new(ErrorCode::InvalidCredentials, "Invalid email or password")),
+    };
+    if needs_rehash {
+        let hash = state.hasher.hash(password.to_owned()).await.map_err(ApiError::internal)?;
+        let mut conn = state.db.acquire().await?;
+        repo::set_password_hash(&mut conn, tenant.id, user.id, &hash).await?;
+    }
+    let token = state.jwt.issue(tenant.id, user.id, user.role.as_str(), state.clock.now())?;
+    Ok((user, token))
+}
+
+pub async fn me(state: &AppState, principal: &Principal) -> ApiResult<User> {
+    let mut conn = state.db.acquire().await?;
+    repo::find_user(&mut conn, principal.tenant_id(), principal.user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))
+}
+
+pub async fn create_api_key(state: &AppState, principal: &Principal, name: &str) -> ApiResult<(repo::ApiKeyRow, String)> {
+    let mut conn = state.db.acquire().await?;
+    insert_api_key(&mut conn, principal.tenant_id(), principal.user_id, name, state.clock.now()).await
+}
+
+/// Creates an admin in the tenant, or promotes the existing user with that email (whose password
+/// is then left unchanged). Returns the user and whether it was created.
+#[tracing::instrument(name = "accounts.create_or_promote_admin", skip_all)]
+pub async fn create_or_promote_admin(
+    state: &AppState,
+    tenant: Uuid,
+    email: &str,
+    password: &str,
+    name: &str,
+) -> ApiResult<(User, bool)> {
+    let email = Email::parse(email)?;
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    if let Some(existing) = repo::find_user_by_email(&mut conn, tenant, email.as_str()).await? {
+        let user = repo::set_role(&mut conn, tenant, existing.id, UserRole::Admin, now).await?;
+        return Ok((user, false));
+    }
+    let password = Password::parse(password, &email)?;
+    let name = DisplayName::parse(name)?;
+    drop(conn);
+    let hash = state.hasher.hash(password.into_inner()).await.map_err(ApiError::internal)?;
+    let mut conn = state.db.acquire().await?;
+    let user = repo::insert_user(
+        &mut conn,
+        tenant,
+        NewUser {
+            id: Uuid::now_v7(),
+            email: email.as_str(),
+            name: name.as_str(),
+            password_hash: &hash,
+            role: UserRole::Admin,
+            email_verified: true,
+            now,
+        },
+    )
+    .await
+    .on_constraint("users_tenant_email_key", email_taken)?;
+    Ok((user, true))
+}

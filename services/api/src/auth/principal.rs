@@ -1,0 +1,167 @@
+//! Who is calling. One extractor turns any credential into a [`Principal`]:
+//! `Authorization: Bearer <JWT>`, `Authorization: Bearer agt_clawrent_...` (agent tokens) or
+//! `x-api-key: clr_...`. Handlers declare what they need in their signature: [`Principal`]
+//! (any user), [`AdminPrincipal`] (tenant admin), [`PlatformOperator`] (the operator token).
+
+use super::tokens::{self, AGENT_TOKEN_PREFIX, API_KEY_PREFIX};
+use crate::accounts::domain::UserRole;
+use crate::accounts::repo;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+use crate::tenancy::domain::Tenant;
+use crate::tenancy::resolve::CurrentTenant;
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, web};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Jwt,
+    ApiKey { key_id: Uuid },
+    /// An agent token acts as the agent's owner and identifies the agent.
+    AgentToken { agent_id: Uuid },
+}
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant: Arc<Tenant>,
+    pub user_id: Uuid,
+    pub role: UserRole,
+    pub credential: Credential,
+}
+
+impl Principal {
+    pub fn tenant_id(&self) -> Uuid {
+        self.tenant.id
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == UserRole::Admin
+    }
+}
+
+fn invalid(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidToken, message)
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::internal(anyhow::anyhow!("app state missing")))
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
+    let state = state(&req)?;
+    let tenant = CurrentTenant::extract(&req).await?.0;
+    let now = state.clock.now();
+
+    if let Some(header) = req.headers().get(AUTHORIZATION) {
+        let header = header.to_str().map_err(|_| invalid("Malformed Authorization header"))?;
+        let (scheme, token) = header.split_once(' ').ok_or_else(|| invalid("Authorization must be 'Bearer <token>'"))?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(invalid("Authorization must be 'Bearer <token>'"));
+        }
+        let token = token.trim();
+        if token.starts_with(AGENT_TOKEN_PREFIX) {
+            // Agent tokens are issued by the agents context (a later migration adds their table);
+            // until then no agent token can be valid.
+            return Err(invalid("Invalid agent token"));
+        }
+        if token.starts_with(API_KEY_PREFIX) {
+            return api_key_principal(&state, tenant, token).await;
+        }
+        let claims = state.jwt.verify(token, now)?;
+        if claims.tid != tenant.id {
+            return Err(invalid("Invalid or expired token"));
+        }
+        let mut conn = state.db.acquire().await?;
+        let user = repo::find_user(&mut conn, tenant.id, claims.sub).await?.ok_or_else(|| invalid("Invalid or expired token"))?;
+        return Ok(Principal { tenant, user_id: user.id, role: user.role, credential: Credential::Jwt });
+    }
+
+    if let Some(key) = req.headers().get(API_KEY_HEADER) {
+        let key = key.to_str().map_err(|_| invalid("Invalid API key"))?.trim();
+        return api_key_principal(&state, tenant, key).await;
+    }
+
+    Err(ApiError::new(
+        ErrorCode::Unauthorized,
+        "Authentication required: send 'Authorization: Bearer <token>' or 'x-api-key: <key>'",
+    ))
+}
+
+async fn api_key_principal(state: &AppState, tenant: Arc<Tenant>, key: &str) -> Result<Principal, ApiError> {
+    if !key.starts_with(API_KEY_PREFIX) || key.len() > 128 {
+        return Err(invalid("Invalid API key"));
+    }
+    let mut conn = state.db.acquire().await?;
+    let owner = repo::authenticate_api_key(&mut conn, tenant.id, &tokens::sha256(key), state.clock.now())
+        .await?
+        .ok_or_else(|| invalid("Invalid API key"))?;
+    Ok(Principal {
+        tenant,
+        user_id: owner.user_id,
+        role: owner.role,
+        credential: Credential::ApiKey { key_id: owner.key_id },
+    })
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
+    }
+}
+
+/// A tenant admin (role `admin` in the request's tenant).
+#[derive(Debug, Clone)]
+pub struct AdminPrincipal(pub Principal);
+
+impl FromRequest for AdminPrincipal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let principal = authenticate(req).await?;
+            if !principal.is_admin() {
+                return Err(ApiError::forbidden("This operation needs a marketplace admin"));
+            }
+            Ok(AdminPrincipal(principal))
+        })
+    }
+}
+
+/// The platform operator, authenticated by `Authorization: Bearer <PLATFORM_OPERATOR_TOKEN>`.
+#[derive(Debug, Clone, Copy)]
+pub struct PlatformOperator;
+
+impl FromRequest for PlatformOperator {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready((|| {
+            let state = state(req)?;
+            let expected = state.settings.platform_operator_token.as_ref().ok_or_else(|| {
+                ApiError::new(ErrorCode::PlatformApiDisabled, "The platform API is disabled: PLATFORM_OPERATOR_TOKEN is not set")
+            })?;
+            let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
+                ApiError::new(ErrorCode::Unauthorized, "Send 'Authorization: Bearer <platform operator token>'")
+            })?;
+            let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).unwrap_or_default().trim();
+            if tokens::constant_time_eq(token, expected.expose()) {
+                Ok(PlatformOperator)
+            } else {
+                Err(invalid("Invalid platform operator token"))
+            }
+        })())
+    }
+}

@@ -1,0 +1,6 @@
+//! HTTP plumbing shared by every context: extractors, middleware, fallbacks, pagination.
+
+pub mod extract;
+pub mod fallback;
+pub mod middleware;
+pub mod pagination;

@@ -1,0 +1,61 @@
+//! `page`/`limit` as the clients send them, and the `{data,total,page,limit}` envelope.
+
+use crate::error::{ApiError, ApiResult};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1-based page number (default 1).
+    pub page: Option<u32>,
+    /// Items per page, 1-100 (default 20).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub page: u32,
+    pub limit: u32,
+}
+
+impl PageQuery {
+    pub fn parse(&self) -> ApiResult<PageRequest> {
+        let page = self.page.unwrap_or(1);
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if page == 0 {
+            return Err(ApiError::field("page", "must be 1 or more"));
+        }
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        }
+        Ok(PageRequest { page, limit })
+    }
+}
+
+impl PageRequest {
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.limit)
+    }
+    pub fn limit(&self) -> i64 {
+        i64::from(self.limit)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    /// Number of items across all pages.
+    pub total: i64,
+    pub page: u32,
+    pub limit: u32,
+}
+
+impl<T> Page<T> {
+    pub fn new(data: Vec<T>, total: i64, request: PageRequest) -> Self {
+        Self { data, total, page: request.page, limit: request.limit }
+    }
+}

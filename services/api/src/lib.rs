@@ -1,0 +1,20 @@
+//! ClawRent-compatible, multi-tenant agent marketplace backend.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod kv;
+pub mod mail;
+pub mod openapi;
+pub mod ratelimit;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod tenancy;
+pub mod time_format;

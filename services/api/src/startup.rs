@@ -1,0 +1,147 @@
+//! Builds the application: state, routes, middleware and the HTTP server. `main` and the tests
+//! use the same builder; tests bind port 0.
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHasher;
+use crate::auth::tokens;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::http::fallback::{not_found, path_config, query_config};
+use crate::http::middleware::request_context;
+use crate::kv::Redis;
+use crate::mail::Mailer;
+use crate::openapi::{ApiDoc, routes};
+use crate::ratelimit::RateLimiter;
+use crate::state::AppState;
+use crate::tenancy::resolve::TenantResolver;
+use crate::db;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context as _;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use utoipa::OpenApi as _;
+use utoipa_actix_web::AppExt as _;
+use utoipa_swagger_ui::SwaggerUi;
+
+impl AppState {
+    /// Connects nothing eagerly: the pool and Redis are lazy, so the process starts (and reports
+    /// unhealthy) when a dependency is down.
+    pub fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let code_key = tokens::hmac_sha256(settings.jwt_secret.expose().as_bytes(), &["verification-code-key"]);
+        let redis = Redis::connect(&settings)?;
+        Ok(Self {
+            db: db::pool(&settings)?,
+            rate_limiter: RateLimiter::new(redis.clone()),
+            redis,
+            clock,
+            mailer: Mailer::from_settings(&settings)?,
+            hasher: PasswordHasher::new(settings.password_hash_concurrency)?,
+            jwt: Arc::new(JwtKeys::from_settings(&settings)?),
+            tenants: TenantResolver::default(),
+            code_key: code_key.into(),
+            shutting_down: Arc::new(AtomicBool::new(false)),
+            settings: Arc::new(settings),
+        })
+    }
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        if settings.auto_migrate {
+            db::migrate(&settings).await.context("could not create or migrate the database (is Postgres running? see DATABASE_URL)")?;
+        }
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))
+            .with_context(|| format!("could not listen on {}:{}", settings.host, settings.port))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState::build(settings, clock)?;
+        let served_document = Arc::new(crate::openapi::document());
+
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .app_data(web::Data::new(app_state.clone()))
+                .app_data(query_config())
+                .app_data(path_config())
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .configure(routes)
+                .split_for_parts();
+            app.service(
+                SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", served_document.as_ref().clone()),
+            )
+            .route("/docs", web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish() }))
+            .default_service(web::to(not_found))
+            .wrap(from_fn(request_context))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(state.settings.shutdown_grace.as_secs());
+        if let Some(workers) = state.settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self { server: server.run(), port, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped through its handle (tests drop it).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully: readiness turns false at once,
+    /// listeners close after SHUTDOWN_DELAY_SECONDS, in-flight requests get SHUTDOWN_GRACE_SECONDS.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!(delay_s = state.settings.shutdown_delay.as_secs(), "shutdown requested; readiness is now false");
+            state.shutting_down.store(true, Ordering::Relaxed);
+            tokio::time::sleep(state.settings.shutdown_delay).await;
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,12 @@
+//! One black-box test binary: every test spawns the real app (port 0) against real Postgres,
+//! Redis and SMTP, with its own database and Redis prefix, and talks HTTP to it.
+
+mod helpers;
+
+mod accounts;
+mod api_keys;
+mod cli;
+mod errors;
+mod health;
+mod rate_limits;
+mod tenancy;
