@@ -19,7 +19,8 @@ pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789abcdef";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 fn server_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
 fn redis_url() -> String {
@@ -27,7 +28,10 @@ fn redis_url() -> String {
 }
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 mod sha2_free {
@@ -47,28 +51,55 @@ mod sha2_free {
 /// A migrated template database, built once per schema version (any process may build it;
 /// an advisory lock serialises them).
 async fn template_database() -> String {
-    let checksums: Vec<&[u8]> = clawrent_api::db::MIGRATOR.iter().map(|m| m.checksum.as_ref()).collect();
+    let checksums: Vec<&[u8]> = clawrent_api::db::MIGRATOR
+        .iter()
+        .map(|m| m.checksum.as_ref())
+        .collect();
     let name = format!("clawrent_tpl_{}", checksum_hex(&checksums));
-    let mut admin = PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("connect to Postgres (is it running?)");
-    sqlx::query("SELECT pg_advisory_lock(727274)").execute(&mut admin).await.expect("lock");
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut admin)
+    let mut admin = PgConnection::connect(&format!("{}/postgres", server_url()))
         .await
-        .expect("query");
+        .expect("connect to Postgres (is it running?)");
+    sqlx::query("SELECT pg_advisory_lock(727274)")
+        .execute(&mut admin)
+        .await
+        .expect("lock");
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("query");
     if !exists {
         let building = format!("{name}_building");
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))).execute(&mut admin).await.expect("drop");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {building} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("drop");
         let settings = settings_with(&[("DATABASE_URL", &format!("{}/{building}", server_url()))]);
-        clawrent_api::db::migrate(&settings).await.expect("migrate template");
-        sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {building} RENAME TO {name}"))).execute(&mut admin).await.expect("rename");
+        clawrent_api::db::migrate(&settings)
+            .await
+            .expect("migrate template");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {building} RENAME TO {name}"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("rename");
     }
-    sqlx::query("SELECT pg_advisory_unlock(727274)").execute(&mut admin).await.expect("unlock");
+    sqlx::query("SELECT pg_advisory_unlock(727274)")
+        .execute(&mut admin)
+        .await
+        .expect("unlock");
     name
 }
 
 fn settings_with(pairs: &[(&str, &str)]) -> Settings {
-    let vars: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let vars: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     Settings::from_vars(&vars).expect("test settings are valid")
 }
 
@@ -96,24 +127,50 @@ fn python() -> PathBuf {
         return PathBuf::from(path);
     }
     let venv = workspace_root().join(".tools/venv/bin/python");
-    if venv.exists() { venv } else { PathBuf::from("python3") }
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
 }
 
 pub fn smtp() -> &'static SmtpServer {
     static SERVER: OnceLock<SmtpServer> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let maildir = std::env::temp_dir().join(format!("clawrent-maildir-{}", uuid::Uuid::now_v7().simple()));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let maildir = std::env::temp_dir().join(format!(
+            "clawrent-maildir-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
         let mut child = Command::new(python())
-            .args(["-c", SMTP_SCRIPT, &port.to_string(), &maildir.to_string_lossy()])
+            .args([
+                "-c",
+                SMTP_SCRIPT,
+                &port.to_string(),
+                &maildir.to_string_lossy(),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .expect("start aiosmtpd (run `make test`, or deploy/test-tools.sh, to install it)");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
-        assert_eq!(line.trim(), "ready", "aiosmtpd did not start (is it installed? run deploy/test-tools.sh)");
-        SmtpServer { port, maildir, _child: std::sync::Mutex::new(child) }
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read");
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "aiosmtpd did not start (is it installed? run deploy/test-tools.sh)"
+        );
+        SmtpServer {
+            port,
+            maildir,
+            _child: std::sync::Mutex::new(child),
+        }
     })
 }
 
@@ -122,12 +179,20 @@ impl SmtpServer {
     pub fn messages_to(&self, to: &str) -> Vec<String> {
         let mut found: Vec<(std::time::SystemTime, String)> = Vec::new();
         for dir in ["new", "cur"] {
-            let Ok(entries) = std::fs::read_dir(self.maildir.join(dir)) else { continue };
+            let Ok(entries) = std::fs::read_dir(self.maildir.join(dir)) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                let addressed = text.lines().any(|l| l.to_ascii_lowercase().starts_with("to:") && l.to_ascii_lowercase().contains(&to.to_ascii_lowercase()));
+                let addressed = text.lines().any(|l| {
+                    l.to_ascii_lowercase().starts_with("to:")
+                        && l.to_ascii_lowercase().contains(&to.to_ascii_lowercase())
+                });
                 if addressed {
-                    let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+                    let modified = entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .unwrap_or(std::time::UNIX_EPOCH);
                     found.push((modified, text));
                 }
             }
@@ -139,7 +204,9 @@ impl SmtpServer {
     /// The newest 6-digit code mailed to `to`.
     pub fn latest_code(&self, to: &str) -> String {
         let messages = self.messages_to(to);
-        let last = messages.last().unwrap_or_else(|| panic!("no mail was delivered to {to}"));
+        let last = messages
+            .last()
+            .unwrap_or_else(|| panic!("no mail was delivered to {to}"));
         let at = last.find("code is ").expect("the mail states the code") + "code is ".len();
         last[at..at + 6].to_owned()
     }
@@ -165,7 +232,10 @@ pub struct Auth<'a> {
 
 impl Auth<'_> {
     pub fn none() -> Self {
-        Self { headers: Vec::new(), _marker: std::marker::PhantomData }
+        Self {
+            headers: Vec::new(),
+            _marker: std::marker::PhantomData,
+        }
     }
     pub fn bearer(token: &str) -> Self {
         Self::none().with("authorization", format!("Bearer {token}"))
@@ -213,12 +283,21 @@ pub fn unique_email(tag: &str) -> String {
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let template = template_database().await;
     let db_name = format!("clawrent_t_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("connect");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name} TEMPLATE {template}")))
-        .execute(&mut admin)
+    let mut admin = PgConnection::connect(&format!("{}/postgres", server_url()))
         .await
-        .expect("clone template");
-    let mut app = spawn_on(&db_name, &format!("t{}", uuid::Uuid::now_v7().simple()), overrides).await;
+        .expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {db_name} TEMPLATE {template}"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("clone template");
+    let mut app = spawn_on(
+        &db_name,
+        &format!("t{}", uuid::Uuid::now_v7().simple()),
+        overrides,
+    )
+    .await;
     app.owns_database = true;
     app
 }
@@ -276,11 +355,14 @@ async fn spawn_on(db_name: &str, redis_prefix: &str, overrides: &[(&str, &str)])
         .await
         .expect("join")
         .expect("the app starts");
-    let db = PgPool::connect(&database_url).await.expect("test pool");
+    let db = sqlx::postgres::PgPoolOptions::new().max_connections(3).connect(&database_url).await.expect("test pool");
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
         db,
         db_name: db_name.to_owned(),
         redis_prefix: redis_prefix.to_owned(),
@@ -298,13 +380,23 @@ impl Drop for TestApp {
         // A fresh thread and runtime: Drop runs inside the test's (now blocked) runtime, so nothing
         // owned by that runtime (like the test pool's connections) may be awaited here.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async move {
                 handle.stop(false).await;
                 if let Some(name) = db_name
-                    && let Ok(mut admin) = PgConnection::connect(&format!("{}/postgres", server_url())).await
+                    && let Ok(mut admin) =
+                        PgConnection::connect(&format!("{}/postgres", server_url())).await
                 {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut admin).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
                 }
             });
         })
@@ -322,14 +414,25 @@ pub struct Reply {
 
 impl Reply {
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
     /// Asserts the error envelope and its code.
     pub fn expect_error(self, status: u16, code: &str) -> Self {
         let reply = self.expect(status);
         assert_eq!(reply.body["error"], code, "body: {}", reply.text);
-        assert!(reply.body["message"].as_str().is_some_and(|m| !m.is_empty()), "no message: {}", reply.text);
+        assert!(
+            reply.body["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "no message: {}",
+            reply.text
+        );
         reply
     }
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -342,12 +445,19 @@ pub async fn read(response: Response) -> Reply {
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply { status, headers, body, text }
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
 }
 
 impl TestApp {
     pub fn request(&self, method: Method, path: &str, auth: &Auth<'_>) -> RequestBuilder {
-        let mut builder = self.client.request(method, format!("{}{path}", self.address));
+        let mut builder = self
+            .client
+            .request(method, format!("{}{path}", self.address));
         for (name, value) in &auth.headers {
             builder = builder.header(*name, value);
         }
@@ -355,37 +465,85 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, auth: &Auth<'_>) -> Reply {
-        read(self.request(Method::GET, path, auth).send().await.expect("request")).await
+        read(
+            self.request(Method::GET, path, auth)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, auth: &Auth<'_>, body: &Value) -> Reply {
-        read(self.request(Method::POST, path, auth).json(body).send().await.expect("request")).await
+        read(
+            self.request(Method::POST, path, auth)
+                .json(body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
     }
 
     /// A POST exactly as the ClawRent clients send bodyless requests: no body, no Content-Type.
     pub async fn post_empty(&self, path: &str, auth: &Auth<'_>) -> Reply {
-        read(self.request(Method::POST, path, auth).send().await.expect("request")).await
+        read(
+            self.request(Method::POST, path, auth)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
     }
 
     pub async fn patch(&self, path: &str, auth: &Auth<'_>, body: &Value) -> Reply {
-        read(self.request(Method::PATCH, path, auth).json(body).send().await.expect("request")).await
+        read(
+            self.request(Method::PATCH, path, auth)
+                .json(body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str, auth: &Auth<'_>) -> Reply {
-        read(self.request(Method::DELETE, path, auth).send().await.expect("request")).await
+        read(
+            self.request(Method::DELETE, path, auth)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
     }
 
     pub async fn send_verification(&self, email: &str, auth: &Auth<'_>) -> Reply {
-        self.post("/api/auth/send-verification", auth, &json!({ "email": email })).await
+        self.post(
+            "/api/auth/send-verification",
+            auth,
+            &json!({ "email": email }),
+        )
+        .await
     }
 
-    pub async fn register(&self, email: &str, password: &str, code: &str, auth: &Auth<'_>) -> Reply {
+    pub async fn register(
+        &self,
+        email: &str,
+        password: &str,
+        code: &str,
+        auth: &Auth<'_>,
+    ) -> Reply {
         let body = json!({ "email": email, "password": password, "name": "Test User", "verificationCode": code });
         self.post("/api/auth/register", auth, &body).await
     }
 
     pub async fn login(&self, email: &str, password: &str, auth: &Auth<'_>) -> Reply {
-        self.post("/api/auth/login", auth, &json!({ "email": email, "password": password })).await
+        self.post(
+            "/api/auth/login",
+            auth,
+            &json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     pub async fn me(&self, auth: &Auth<'_>) -> Reply {
@@ -399,9 +557,14 @@ impl TestApp {
             Some(slug) => auth.tenant(slug),
             None => auth,
         };
-        self.send_verification(&email, &scope(Auth::none())).await.expect(200);
+        self.send_verification(&email, &scope(Auth::none()))
+            .await
+            .expect(200);
         let code = smtp().latest_code(&email);
-        let reply = self.register(&email, PASSWORD, &code, &scope(Auth::none())).await.expect(201);
+        let reply = self
+            .register(&email, PASSWORD, &code, &scope(Auth::none()))
+            .await
+            .expect(201);
         TestUser {
             id: reply.body["user"]["id"].as_str().expect("id").to_owned(),
             email,
@@ -419,9 +582,13 @@ impl TestApp {
     /// Creates a tenant through the platform API and returns its slug.
     pub async fn create_tenant(&self, tag: &str) -> String {
         let slug = format!("{tag}-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-        self.post("/api/platform/tenants", &Auth::operator(), &json!({ "slug": slug, "name": format!("Tenant {tag}") }))
-            .await
-            .expect(201);
+        self.post(
+            "/api/platform/tenants",
+            &Auth::operator(),
+            &json!({ "slug": slug, "name": format!("Tenant {tag}") }),
+        )
+        .await
+        .expect(201);
         slug
     }
 
@@ -429,8 +596,18 @@ impl TestApp {
     pub async fn admin_in(&self, tenant: &str) -> TestUser {
         let email = unique_email("admin");
         let body = json!({ "email": email, "password": PASSWORD, "name": "Admin" });
-        let reply = self.post(&format!("/api/platform/tenants/{tenant}/admins"), &Auth::operator(), &body).await.expect(201);
-        let login = self.login(&email, PASSWORD, &Auth::none().tenant(tenant)).await.expect(200);
+        let reply = self
+            .post(
+                &format!("/api/platform/tenants/{tenant}/admins"),
+                &Auth::operator(),
+                &body,
+            )
+            .await
+            .expect(201);
+        let login = self
+            .login(&email, PASSWORD, &Auth::none().tenant(tenant))
+            .await
+            .expect(200);
         TestUser {
             id: reply.body["user"]["id"].as_str().expect("id").to_owned(),
             email,
@@ -442,6 +619,9 @@ impl TestApp {
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&self.db).await.expect("count query")
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db)
+            .await
+            .expect("count query")
     }
 }

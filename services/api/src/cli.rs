@@ -7,7 +7,11 @@ use crate::state::AppState;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "clawrent", version, about = "ClawRent-compatible agent marketplace backend")]
+#[command(
+    name = "clawrent",
+    version,
+    about = "ClawRent-compatible agent marketplace backend"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -73,16 +77,28 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn create_admin(settings: Settings, tenant: &str, email: &str, password: &str, name: &str) -> anyhow::Result<()> {
+pub async fn create_admin(
+    settings: Settings,
+    tenant: &str,
+    email: &str,
+    password: &str,
+    name: &str,
+) -> anyhow::Result<()> {
     if settings.auto_migrate {
         crate::db::migrate(&settings).await?;
     }
     let state = AppState::build(settings, Clock::system())?;
-    let tenant = crate::tenancy::service::require(&state, tenant).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let (user, created) = crate::accounts::service::create_or_promote_admin(&state, tenant.id, email, password, name)
+    let tenant = crate::tenancy::service::require(&state, tenant)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let (user, created) =
+        crate::accounts::service::create_or_promote_admin(&state, tenant.id, email, password, name)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let verb = if created { "created" } else { "promoted" };
-    println!("{verb} admin {} ({}) in tenant {}", user.email, user.id, tenant.slug);
+    println!(
+        "{verb} admin {} ({}) in tenant {}",
+        user.email, user.id, tenant.slug
+    );
     Ok(())
 }

@@ -11,41 +11,157 @@ use std::time::Duration;
 /// Every variable the service reads: name, default (empty = unset), meaning.
 /// README.md and docs/configuration.md document each one (a unit test checks it).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
-    ("CLAWRENT_ENV", "development", "`development` or `production`; production requires JWT_SECRET"),
-    ("HOST", "127.0.0.1", "address to listen on (`0.0.0.0` in containers)"),
+    (
+        "CLAWRENT_ENV",
+        "development",
+        "`development` or `production`; production requires JWT_SECRET",
+    ),
+    (
+        "HOST",
+        "127.0.0.1",
+        "address to listen on (`0.0.0.0` in containers)",
+    ),
     ("PORT", "3001", "port to listen on (0 picks a free port)"),
-    ("WORKERS", "", "HTTP worker threads (default: number of CPUs)"),
-    ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clawrent", "Postgres URL; the database is created if missing"),
+    (
+        "WORKERS",
+        "",
+        "HTTP worker threads (default: number of CPUs)",
+    ),
+    (
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/clawrent",
+        "Postgres URL; the database is created if missing",
+    ),
     ("DATABASE_MAX_CONNECTIONS", "20", "pool size per replica"),
-    ("DATABASE_ACQUIRE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
-    ("DATABASE_STATEMENT_TIMEOUT", "10s", "Postgres statement_timeout for every connection"),
-    ("AUTO_MIGRATE", "true", "create the database and apply migrations at start (`false` in Kubernetes: run the migrate Job)"),
-    ("REDIS_URL", "redis://127.0.0.1:6379", "Redis URL (rate limits, presence, pub/sub)"),
-    ("REDIS_PREFIX", "clawrent", "prefix of every Redis key and channel"),
-    ("JWT_SECRET", "", "HS256 signing secret, at least 32 bytes; generated (with a warning) in development when unset"),
-    ("JWT_PREVIOUS_SECRET", "", "the secret before the last rotation: tokens it signed stay valid until they expire"),
+    (
+        "DATABASE_ACQUIRE_TIMEOUT",
+        "5s",
+        "wait for a pooled connection before answering 503",
+    ),
+    (
+        "DATABASE_STATEMENT_TIMEOUT",
+        "10s",
+        "Postgres statement_timeout for every connection",
+    ),
+    (
+        "AUTO_MIGRATE",
+        "true",
+        "create the database and apply migrations at start (`false` in Kubernetes: run the migrate Job)",
+    ),
+    (
+        "REDIS_URL",
+        "redis://127.0.0.1:6379",
+        "Redis URL (rate limits, presence, pub/sub)",
+    ),
+    (
+        "REDIS_PREFIX",
+        "clawrent",
+        "prefix of every Redis key and channel",
+    ),
+    (
+        "JWT_SECRET",
+        "",
+        "HS256 signing secret, at least 32 bytes; generated (with a warning) in development when unset",
+    ),
+    (
+        "JWT_PREVIOUS_SECRET",
+        "",
+        "the secret before the last rotation: tokens it signed stay valid until they expire",
+    ),
     ("JWT_TTL", "30d", "lifetime of access tokens"),
-    ("SMTP_URL", "", "`smtp://host:port` (plain), `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465`; when unset mail is written to MAIL_OUTBOX_DIR"),
-    ("MAIL_FROM", "ClawRent <no-reply@clawrent.local>", "sender of outgoing mail"),
-    ("MAIL_OUTBOX_DIR", "var/mail", "directory for `.eml` files when SMTP_URL is unset"),
-    ("PLATFORM_OPERATOR_TOKEN", "", "bearer token of the platform-operator API (/api/platform); at least 24 characters; the API is off when unset"),
-    ("ALLOW_TENANT_HEADER", "true", "let the `X-Tenant: <slug>` header choose the tenant"),
-    ("TRUST_PROXY_HEADERS", "false", "take the client IP from X-Forwarded-For (only behind a trusted proxy)"),
+    (
+        "SMTP_URL",
+        "",
+        "required in production: `smtp://host:port` (plain), `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465`; when unset mail is written to MAIL_OUTBOX_DIR",
+    ),
+    (
+        "MAIL_FROM",
+        "ClawRent <no-reply@clawrent.local>",
+        "sender of outgoing mail",
+    ),
+    (
+        "MAIL_OUTBOX_DIR",
+        "var/mail",
+        "directory for `.eml` files when SMTP_URL is unset",
+    ),
+    (
+        "PLATFORM_OPERATOR_TOKEN",
+        "",
+        "bearer token of the platform-operator API (/api/platform); at least 24 characters; the API is off when unset",
+    ),
+    (
+        "ALLOW_TENANT_HEADER",
+        "true",
+        "let the `X-Tenant: <slug>` header choose the tenant",
+    ),
+    (
+        "TRUST_PROXY_HEADERS",
+        "false",
+        "take the client IP from X-Forwarded-For (only behind a trusted proxy)",
+    ),
     ("MAX_BODY_BYTES", "65536", "largest accepted request body"),
-    ("PASSWORD_HASH_CONCURRENCY", "2", "argon2 hashes computed at once; more requests wait"),
-    ("RATE_LIMIT_LOGIN_ACCOUNT", "10/15m", "login attempts per email per window"),
-    ("RATE_LIMIT_LOGIN_IP", "300/15m", "login attempts per client IP per window"),
-    ("RATE_LIMIT_SEND_VERIFICATION_EMAIL", "5/1h", "verification mails per email per window"),
-    ("RATE_LIMIT_SEND_VERIFICATION_IP", "100/1h", "verification mails per client IP per window"),
-    ("RATE_LIMIT_REGISTER_EMAIL", "10/1h", "registration attempts per email per window"),
-    ("RATE_LIMIT_REGISTER_IP", "100/1h", "registration attempts per client IP per window"),
-    ("VERIFICATION_RESEND_COOLDOWN", "60s", "minimum time between two codes for one email"),
-    ("SHUTDOWN_DELAY_SECONDS", "0", "after SIGTERM, seconds with readiness false before listeners close"),
-    ("SHUTDOWN_GRACE_SECONDS", "30", "seconds in-flight requests get to finish at shutdown"),
+    (
+        "PASSWORD_HASH_CONCURRENCY",
+        "2",
+        "argon2 hashes computed at once; more requests wait",
+    ),
+    (
+        "RATE_LIMIT_LOGIN_ACCOUNT",
+        "10/15m",
+        "login attempts per email per window",
+    ),
+    (
+        "RATE_LIMIT_LOGIN_IP",
+        "300/15m",
+        "login attempts per client IP per window",
+    ),
+    (
+        "RATE_LIMIT_SEND_VERIFICATION_EMAIL",
+        "5/1h",
+        "verification mails per email per window",
+    ),
+    (
+        "RATE_LIMIT_SEND_VERIFICATION_IP",
+        "100/1h",
+        "verification mails per client IP per window",
+    ),
+    (
+        "RATE_LIMIT_REGISTER_EMAIL",
+        "10/1h",
+        "registration attempts per email per window",
+    ),
+    (
+        "RATE_LIMIT_REGISTER_IP",
+        "100/1h",
+        "registration attempts per client IP per window",
+    ),
+    (
+        "VERIFICATION_RESEND_COOLDOWN",
+        "60s",
+        "minimum time between two codes for one email",
+    ),
+    (
+        "SHUTDOWN_DELAY_SECONDS",
+        "0",
+        "after SIGTERM, seconds with readiness false before listeners close",
+    ),
+    (
+        "SHUTDOWN_GRACE_SECONDS",
+        "30",
+        "seconds in-flight requests get to finish at shutdown",
+    ),
     ("LOG_FORMAT", "json", "`json` or `pretty`"),
     ("RUST_LOG", "info", "log filter (tracing EnvFilter syntax)"),
-    ("OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector URL, e.g. http://127.0.0.1:4318; traces are exported when set"),
-    ("OTEL_SERVICE_NAME", "clawrent", "service name on exported traces"),
+    (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "",
+        "OTLP/HTTP collector URL, e.g. http://127.0.0.1:4318; traces are exported when set",
+    ),
+    (
+        "OTEL_SERVICE_NAME",
+        "clawrent",
+        "service name on exported traces",
+    ),
 ];
 
 /// A value that never prints.
@@ -140,7 +256,11 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {}: {}", self.variable, self.problem)
+        write!(
+            f,
+            "invalid configuration: {}: {}",
+            self.variable, self.problem
+        )
     }
 }
 
@@ -153,7 +273,11 @@ struct Source<'a> {
 impl Source<'_> {
     /// The override when set and non-empty, else the embedded default.
     fn raw(&self, name: &'static str) -> Option<String> {
-        let value = self.overrides.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let value = self
+            .overrides
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
         value.or_else(|| {
             VARIABLES
                 .iter()
@@ -164,7 +288,9 @@ impl Source<'_> {
     }
 
     fn is_overridden(&self, name: &str) -> bool {
-        self.overrides.get(name).is_some_and(|v| !v.trim().is_empty())
+        self.overrides
+            .get(name)
+            .is_some_and(|v| !v.trim().is_empty())
     }
 
     fn required(&self, name: &'static str) -> Result<String, ConfigError> {
@@ -173,7 +299,8 @@ impl Source<'_> {
 
     fn parse<T: FromStr>(&self, name: &'static str, expected: &str) -> Result<T, ConfigError> {
         let raw = self.required(name)?;
-        raw.parse().map_err(|_| err(name, format!("expected {expected}, got {raw:?}")))
+        raw.parse()
+            .map_err(|_| err(name, format!("expected {expected}, got {raw:?}")))
     }
 
     fn bool(&self, name: &'static str) -> Result<bool, ConfigError> {
@@ -188,12 +315,17 @@ impl Source<'_> {
     fn duration(&self, name: &'static str) -> Result<Duration, ConfigError> {
         let raw = self.required(name)?;
         parse_duration(&raw).ok_or_else(|| {
-            err(name, format!("expected a duration such as 30s, 15m, 1h or 30d, got {raw:?}"))
+            err(
+                name,
+                format!("expected a duration such as 30s, 15m, 1h or 30d, got {raw:?}"),
+            )
         })
     }
 
     fn seconds(&self, name: &'static str) -> Result<Duration, ConfigError> {
-        Ok(Duration::from_secs(self.parse::<u64>(name, "a whole number of seconds")?))
+        Ok(Duration::from_secs(
+            self.parse::<u64>(name, "a whole number of seconds")?,
+        ))
     }
 
     fn rate(&self, name: &'static str) -> Result<Rate, ConfigError> {
@@ -203,12 +335,20 @@ impl Source<'_> {
             let window = parse_duration(window.trim())?;
             Some(Rate { limit, window })
         });
-        parsed.ok_or_else(|| err(name, format!("expected LIMIT/WINDOW such as 10/15m, got {raw:?}")))
+        parsed.ok_or_else(|| {
+            err(
+                name,
+                format!("expected LIMIT/WINDOW such as 10/15m, got {raw:?}"),
+            )
+        })
     }
 }
 
 fn err(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { variable, problem: problem.into() }
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
 }
 
 /// `90` (seconds), `30s`, `15m`, `1h`, `30d`. Zero is refused.
@@ -244,7 +384,10 @@ impl Settings {
             "development" | "dev" | "test" => Environment::Development,
             "production" | "prod" => Environment::Production,
             other => {
-                return Err(err("CLAWRENT_ENV", format!("expected development or production, got {other:?}")));
+                return Err(err(
+                    "CLAWRENT_ENV",
+                    format!("expected development or production, got {other:?}"),
+                ));
             }
         };
 
@@ -252,9 +395,15 @@ impl Settings {
             Some(secret) if secret.len() >= 32 => (Secret::new(secret), false),
             Some(_) => return Err(err("JWT_SECRET", "must be at least 32 bytes long")),
             None if env == Environment::Production => {
-                return Err(err("JWT_SECRET", "is required when CLAWRENT_ENV=production"));
+                return Err(err(
+                    "JWT_SECRET",
+                    "is required when CLAWRENT_ENV=production",
+                ));
             }
-            None => (Secret::new(crate::auth::tokens::random_alphanumeric(64)), true),
+            None => (
+                Secret::new(crate::auth::tokens::random_alphanumeric(64)),
+                true,
+            ),
         };
         let jwt_previous_secret = match src.raw("JWT_PREVIOUS_SECRET") {
             Some(secret) if secret.len() >= 32 => Some(Secret::new(secret)),
@@ -264,7 +413,12 @@ impl Settings {
 
         let platform_operator_token = match src.raw("PLATFORM_OPERATOR_TOKEN") {
             Some(token) if token.len() >= 24 => Some(Secret::new(token)),
-            Some(_) => return Err(err("PLATFORM_OPERATOR_TOKEN", "must be at least 24 characters long")),
+            Some(_) => {
+                return Err(err(
+                    "PLATFORM_OPERATOR_TOKEN",
+                    "must be at least 24 characters long",
+                ));
+            }
             None => None,
         };
 
@@ -273,24 +427,42 @@ impl Settings {
                 crate::mail::validate_smtp_url(&url).map_err(|problem| err("SMTP_URL", problem))?;
                 Some(Secret::new(url))
             }
+            None if env == Environment::Production => {
+                return Err(err(
+                    "SMTP_URL",
+                    "is required when CLAWRENT_ENV=production (the file outbox is for development)",
+                ));
+            }
             None => None,
         };
         let mail_from = src.required("MAIL_FROM")?;
         if mail_from.parse::<lettre::message::Mailbox>().is_err() {
-            return Err(err("MAIL_FROM", format!("expected a mailbox such as \"Name <addr@host>\", got {mail_from:?}")));
+            return Err(err(
+                "MAIL_FROM",
+                format!("expected a mailbox such as \"Name <addr@host>\", got {mail_from:?}"),
+            ));
         }
 
         let database_url = src.required("DATABASE_URL")?;
         if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
-            return Err(err("DATABASE_URL", "must start with postgres:// or postgresql://"));
+            return Err(err(
+                "DATABASE_URL",
+                "must start with postgres:// or postgresql://",
+            ));
         }
         let redis_url = src.required("REDIS_URL")?;
         if redis::Client::open(redis_url.as_str()).is_err() {
             return Err(err("REDIS_URL", "is not a valid redis:// URL"));
         }
         let redis_prefix = src.required("REDIS_PREFIX")?;
-        if !redis_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-            return Err(err("REDIS_PREFIX", "may contain only letters, digits, '_', '-' and '.'"));
+        if !redis_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(err(
+                "REDIS_PREFIX",
+                "may contain only letters, digits, '_', '-' and '.'",
+            ));
         }
 
         let workers = match src.raw("WORKERS") {
@@ -317,7 +489,12 @@ impl Settings {
         let log_format = match src.required("LOG_FORMAT")?.as_str() {
             "json" => LogFormat::Json,
             "pretty" => LogFormat::Pretty,
-            other => return Err(err("LOG_FORMAT", format!("expected json or pretty, got {other:?}"))),
+            other => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("expected json or pretty, got {other:?}"),
+                ));
+            }
         };
 
         Ok(Settings {
@@ -368,7 +545,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -376,7 +556,10 @@ mod tests {
         let s = Settings::from_vars(&HashMap::new()).expect("defaults are valid");
         assert_eq!(s.port, 3001);
         assert_eq!(s.host, "127.0.0.1");
-        assert_eq!(s.database_url.expose(), "postgres://postgres@127.0.0.1:5432/clawrent");
+        assert_eq!(
+            s.database_url.expose(),
+            "postgres://postgres@127.0.0.1:5432/clawrent"
+        );
         assert!(s.jwt_secret_generated);
         assert!(s.smtp_url.is_none());
     }
@@ -408,15 +591,31 @@ mod tests {
 
     #[test]
     fn production_requires_a_jwt_secret() {
-        let error = Settings::from_vars(&vars(&[("CLAWRENT_ENV", "production")])).expect_err("must fail");
+        let error =
+            Settings::from_vars(&vars(&[("CLAWRENT_ENV", "production")])).expect_err("must fail");
         assert_eq!(error.variable, "JWT_SECRET");
+        let secret = "s".repeat(32);
+        let error = Settings::from_vars(&vars(&[
+            ("CLAWRENT_ENV", "production"),
+            ("JWT_SECRET", &secret),
+        ]))
+        .expect_err("no smtp");
+        assert_eq!(error.variable, "SMTP_URL");
+        let ok = Settings::from_vars(&vars(&[
+            ("CLAWRENT_ENV", "production"),
+            ("JWT_SECRET", &secret),
+            ("SMTP_URL", "smtps://user:pass@mail.example.com:465"),
+        ]));
+        assert!(ok.is_ok(), "{ok:?}");
     }
 
     #[test]
     fn secrets_are_never_printed() {
-        let s = Settings::from_vars(&vars(&[("JWT_SECRET", "x".repeat(40).as_str())])).expect("valid");
+        let s =
+            Settings::from_vars(&vars(&[("JWT_SECRET", "x".repeat(40).as_str())])).expect("valid");
         assert!(!format!("{s:?}").contains(&"x".repeat(40)));
-        let error = Settings::from_vars(&vars(&[("PLATFORM_OPERATOR_TOKEN", "s3cr3t")])).expect_err("short");
+        let error = Settings::from_vars(&vars(&[("PLATFORM_OPERATOR_TOKEN", "s3cr3t")]))
+            .expect_err("short");
         assert!(!error.to_string().contains("s3cr3t"));
     }
 
@@ -427,7 +626,13 @@ mod tests {
         assert_eq!(parse_duration("0s"), None);
         assert_eq!(parse_duration("1w"), None);
         let s = Settings::from_vars(&vars(&[("RATE_LIMIT_LOGIN_IP", "7/2h")])).expect("valid");
-        assert_eq!(s.rate_limits.login_ip, Rate { limit: 7, window: Duration::from_secs(7200) });
+        assert_eq!(
+            s.rate_limits.login_ip,
+            Rate {
+                limit: 7,
+                window: Duration::from_secs(7200)
+            }
+        );
     }
 
     #[test]
@@ -435,8 +640,14 @@ mod tests {
         let readme = include_str!("../../../README.md");
         let docs = include_str!("../../../docs/configuration.md");
         for (name, _, _) in VARIABLES {
-            assert!(readme.contains(&format!("`{name}`")), "README.md lacks {name}");
-            assert!(docs.contains(&format!("`{name}`")), "docs/configuration.md lacks {name}");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "README.md lacks {name}"
+            );
+            assert!(
+                docs.contains(&format!("`{name}`")),
+                "docs/configuration.md lacks {name}"
+            );
         }
     }
 }

@@ -87,7 +87,13 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: None, retry_after: None, source: None }
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+            source: None,
+        }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -237,7 +243,11 @@ mod tests {
         let docs = include_str!("../../../docs/errors.md");
         let mut seen = std::collections::HashSet::new();
         for code in ErrorCode::ALL {
-            assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
+            assert!(
+                seen.insert(code.as_str()),
+                "duplicate code {}",
+                code.as_str()
+            );
             assert!(
                 docs.contains(&format!("`{}`", code.as_str())),
                 "docs/errors.md does not document {}",
@@ -251,6 +261,9 @@ mod tests {
         let err = ApiError::internal(anyhow::anyhow!("password=hunter2 at db.internal:5432"));
         let body = serde_json::to_string(&err.body()).expect("serializes");
         assert!(!body.contains("hunter2"), "{body}");
-        assert_eq!(body, r#"{"error":"INTERNAL_ERROR","message":"Internal server error"}"#);
+        assert_eq!(
+            body,
+            r#"{"error":"INTERNAL_ERROR","message":"Internal server error"}"#
+        );
     }
 }

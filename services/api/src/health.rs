@@ -47,7 +47,8 @@ pub struct LivenessResponse {
 
 async fn check(state: &AppState) -> Services {
     let database = async {
-        match tokio::time::timeout(CHECK_TIMEOUT, sqlx::query("SELECT 1").execute(&state.db)).await {
+        match tokio::time::timeout(CHECK_TIMEOUT, sqlx::query("SELECT 1").execute(&state.db)).await
+        {
             Ok(Ok(_)) => ServiceState::Up,
             _ => ServiceState::Down,
         }
@@ -62,7 +63,12 @@ async fn check(state: &AppState) -> Services {
     Services { database, redis }
 }
 
-fn report(state: &AppState, services: Services, ok: (&'static str, &'static str), extra_problem: Option<&str>) -> HttpResponse {
+fn report(
+    state: &AppState,
+    services: Services,
+    ok: (&'static str, &'static str),
+    extra_problem: Option<&str>,
+) -> HttpResponse {
     let mut problems: Vec<&str> = Vec::new();
     if services.database == ServiceState::Down {
         problems.push("database unreachable");
@@ -83,7 +89,9 @@ fn report(state: &AppState, services: Services, ok: (&'static str, &'static str)
     if healthy {
         HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().insert_header(("Retry-After", "5")).json(body)
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", "5"))
+            .json(body)
     }
 }
 

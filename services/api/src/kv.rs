@@ -21,7 +21,10 @@ impl Redis {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(2));
         let conn = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self { conn, prefix: settings.redis_prefix.clone() })
+        Ok(Self {
+            conn,
+            prefix: settings.redis_prefix.clone(),
+        })
     }
 
     pub fn conn(&self) -> ConnectionManager {
@@ -39,6 +42,9 @@ impl Redis {
     }
 
     pub async fn ping(&self) -> redis::RedisResult<()> {
-        redis::cmd("PING").query_async::<String>(&mut self.conn()).await.map(|_| ())
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.conn())
+            .await
+            .map(|_| ())
     }
 }

@@ -11,8 +11,14 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
-    Outbox { dir: PathBuf, from: Mailbox },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    Outbox {
+        dir: PathBuf,
+        from: Mailbox,
+    },
 }
 
 pub struct OutgoingMail {
@@ -38,7 +44,10 @@ impl Mailer {
                     .build(),
                 from,
             },
-            None => Mailer::Outbox { dir: settings.mail_outbox_dir.clone(), from },
+            None => Mailer::Outbox {
+                dir: settings.mail_outbox_dir.clone(),
+                from,
+            },
         })
     }
 

@@ -27,9 +27,15 @@ async fn main() -> ExitCode {
     let outcome = match args.command.unwrap_or(Command::Serve) {
         Command::Serve => cli::serve(settings).await,
         Command::Migrate => cli::migrate(settings).await,
-        Command::Admin { command: AdminCommand::CreateAdmin { tenant, email, password, name } } => {
-            cli::create_admin(settings, &tenant, &email, &password, &name).await
-        }
+        Command::Admin {
+            command:
+                AdminCommand::CreateAdmin {
+                    tenant,
+                    email,
+                    password,
+                    name,
+                },
+        } => cli::create_admin(settings, &tenant, &email, &password, &name).await,
         Command::Openapi => Ok(()),
     };
     telemetry.shutdown();

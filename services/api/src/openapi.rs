@@ -32,11 +32,15 @@ impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut bearer = Http::new(HttpAuthScheme::Bearer);
-        bearer.description = Some("A JWT from login/register, or an agent token (agt_clawrent_...)".to_owned());
+        bearer.description =
+            Some("A JWT from login/register, or an agent token (agt_clawrent_...)".to_owned());
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
         components.add_security_scheme(
             "apiKey",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description("x-api-key", "An API key (clr_...)"))),
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-api-key",
+                "An API key (clr_...)",
+            ))),
         );
         let mut operator = Http::new(HttpAuthScheme::Bearer);
         operator.description = Some("PLATFORM_OPERATOR_TOKEN".to_owned());
@@ -53,13 +57,19 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 /// The document exactly as the server serves it.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, mut api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    let (_, mut api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     api
 }
 
 pub fn document_json() -> String {
-    let mut json = document().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut json = document()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     json.push('\n');
     json
 }

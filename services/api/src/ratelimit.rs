@@ -24,13 +24,22 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(redis: Redis) -> Self {
-        Self { redis, script: redis::Script::new(SCRIPT) }
+        Self {
+            redis,
+            script: redis::Script::new(SCRIPT),
+        }
     }
 
     /// Counts one hit of `subject` against `rate` in the bucket `name`; 429 with Retry-After past it.
     /// The subject (an email, an IP) is hashed so the key holds no personal data.
     #[tracing::instrument(name = "ratelimit.check", skip(self, subject, rate), fields(ratelimit.name = name))]
-    pub async fn check(&self, tenant: Uuid, name: &str, subject: &str, rate: Rate) -> ApiResult<()> {
+    pub async fn check(
+        &self,
+        tenant: Uuid,
+        name: &str,
+        subject: &str,
+        rate: Rate,
+    ) -> ApiResult<()> {
         let digest = hex::encode(&Sha256::digest(subject.as_bytes())[..12]);
         let key = self.redis.tenant_key(tenant, &["rl", name, &digest]);
         let window_ms = rate.window.as_millis() as u64;

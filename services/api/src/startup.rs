@@ -6,6 +6,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::tokens;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db;
 use crate::http::fallback::{not_found, path_config, query_config};
 use crate::http::middleware::request_context;
 use crate::kv::Redis;
@@ -14,7 +15,6 @@ use crate::openapi::{ApiDoc, routes};
 use crate::ratelimit::RateLimiter;
 use crate::state::AppState;
 use crate::tenancy::resolve::TenantResolver;
-use crate::db;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -30,7 +30,10 @@ impl AppState {
     /// Connects nothing eagerly: the pool and Redis are lazy, so the process starts (and reports
     /// unhealthy) when a dependency is down.
     pub fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let code_key = tokens::hmac_sha256(settings.jwt_secret.expose().as_bytes(), &["verification-code-key"]);
+        let code_key = tokens::hmac_sha256(
+            settings.jwt_secret.expose().as_bytes(),
+            &["verification-code-key"],
+        );
         let redis = Redis::connect(&settings)?;
         Ok(Self {
             db: db::pool(&settings)?,
@@ -57,7 +60,9 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         if settings.auto_migrate {
-            db::migrate(&settings).await.context("could not create or migrate the database (is Postgres running? see DATABASE_URL)")?;
+            db::migrate(&settings).await.context(
+                "could not create or migrate the database (is Postgres running? see DATABASE_URL)",
+            )?;
         }
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))
             .with_context(|| format!("could not listen on {}:{}", settings.host, settings.port))?;
@@ -76,9 +81,17 @@ impl Application {
                 .configure(routes)
                 .split_for_parts();
             app.service(
-                SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", served_document.as_ref().clone()),
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/api/openapi.json", served_document.as_ref().clone()),
             )
-            .route("/docs", web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish() }))
+            .route(
+                "/docs",
+                web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header(("Location", "/docs/"))
+                        .finish()
+                }),
+            )
             .default_service(web::to(not_found))
             .wrap(from_fn(request_context))
         })
@@ -88,7 +101,11 @@ impl Application {
         if let Some(workers) = state.settings.workers {
             server = server.workers(workers);
         }
-        Ok(Self { server: server.run(), port, state })
+        Ok(Self {
+            server: server.run(),
+            port,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -115,7 +132,10 @@ impl Application {
         let state = self.state.clone();
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::info!(delay_s = state.settings.shutdown_delay.as_secs(), "shutdown requested; readiness is now false");
+            tracing::info!(
+                delay_s = state.settings.shutdown_delay.as_secs(),
+                "shutdown requested; readiness is now false"
+            );
             state.shutting_down.store(true, Ordering::Relaxed);
             tokio::time::sleep(state.settings.shutdown_delay).await;
             handle.stop(true).await;
@@ -128,7 +148,10 @@ async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}

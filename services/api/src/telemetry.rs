@@ -36,21 +36,29 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
     let provider = match &settings.otel_endpoint {
         Some(_) => {
             // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT itself and appends /v1/traces.
-            let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().build()?;
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .build()?;
             Some(
                 SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)
                     .with_resource(
-                        opentelemetry_sdk::Resource::builder().with_service_name(settings.otel_service_name.clone()).build(),
+                        opentelemetry_sdk::Resource::builder()
+                            .with_service_name(settings.otel_service_name.clone())
+                            .build(),
                     )
                     .build(),
             )
         }
         None => None,
     };
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(settings.otel_service_name.clone())));
-    tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init()?;
+    let otel = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer().with_tracer(p.tracer(settings.otel_service_name.clone()))
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()?;
     Ok(Telemetry { provider })
 }

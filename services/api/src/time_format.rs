@@ -33,7 +33,10 @@ mod tests {
 
     #[test]
     fn always_three_fraction_digits_and_z() {
-        let whole = Utc.with_ymd_and_hms(2026, 7, 13, 0, 0, 0).single().expect("valid");
+        let whole = Utc
+            .with_ymd_and_hms(2026, 7, 13, 0, 0, 0)
+            .single()
+            .expect("valid");
         assert_eq!(format(&whole), "2026-07-13T00:00:00.000Z");
         let micros = whole + chrono::Duration::microseconds(123_456);
         assert_eq!(format(&micros), "2026-07-13T00:00:00.123Z");

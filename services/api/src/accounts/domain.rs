@@ -52,7 +52,9 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
         let domain_ok = domain.len() <= 253
             && domain.contains('.')
             && domain.split('.').all(|l| {
@@ -76,10 +78,33 @@ impl Email {
 pub struct Password(String);
 
 const COMMON_PASSWORDS: &[&str] = &[
-    "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwerty123",
-    "qwertyuiop", "11111111", "00000000", "iloveyou", "abc12345", "abcd1234", "letmein1",
-    "welcome1", "admin123", "passw0rd", "sunshine", "princess", "football", "baseball",
-    "1q2w3e4r", "qwerty12", "zaq12wsx", "trustno1", "changeme", "clawrent",
+    "password",
+    "password1",
+    "password123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwerty123",
+    "qwertyuiop",
+    "11111111",
+    "00000000",
+    "iloveyou",
+    "abc12345",
+    "abcd1234",
+    "letmein1",
+    "welcome1",
+    "admin123",
+    "passw0rd",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "1q2w3e4r",
+    "qwerty12",
+    "zaq12wsx",
+    "trustno1",
+    "changeme",
+    "clawrent",
 ];
 
 impl Password {
@@ -93,10 +118,13 @@ impl Password {
             return Err(weak("must be at most 128 characters"));
         }
         let lower = raw.to_lowercase();
-        if COMMON_PASSWORDS.contains(&lower.as_str()) || raw.chars().all(|c| Some(c) == raw.chars().next()) {
+        if COMMON_PASSWORDS.contains(&lower.as_str())
+            || raw.chars().all(|c| raw.starts_with(c))
+        {
             return Err(weak("is too common; choose a less guessable one"));
         }
-        if lower == email.as_str() || lower == email.as_str().split('@').next().unwrap_or_default() {
+        if lower == email.as_str() || lower == email.as_str().split('@').next().unwrap_or_default()
+        {
             return Err(weak("must not be your email address"));
         }
         Ok(Self(raw.to_owned()))
@@ -116,7 +144,10 @@ impl DisplayName {
             return Err(ApiError::field("name", "must be 1-100 characters"));
         }
         if name.chars().any(char::is_control) {
-            return Err(ApiError::field("name", "must not contain control characters"));
+            return Err(ApiError::field(
+                "name",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(name.to_owned()))
     }
@@ -134,7 +165,10 @@ impl VerificationCode {
         if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) {
             Ok(Self(code.to_owned()))
         } else {
-            Err(ApiError::field("verificationCode", "must be the 6-digit code from the email"))
+            Err(ApiError::field(
+                "verificationCode",
+                "must be the 6-digit code from the email",
+            ))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -146,7 +180,10 @@ impl VerificationCode {
 pub fn parse_key_name(raw: Option<&str>) -> ApiResult<String> {
     let name = raw.map(str::trim).unwrap_or("default");
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::field("name", "must be 1-100 characters without control characters"));
+        return Err(ApiError::field(
+            "name",
+            "must be 1-100 characters without control characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -157,11 +194,27 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").map(|e| e.0).ok(), Some("ada@example.com".into()));
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").map(|e| e.0).ok(),
+            Some("ada@example.com".into())
+        );
         for ok in ["a.b+tag@sub.example.io", "x@y.co"] {
             assert!(Email::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "plain", "@example.com", "a@", "a@b", "a b@c.com", "a@@b.com", ".a@b.com", "a..b@c.com", "a@-b.com", "a@b..com", &format!("{}@x.com", "a".repeat(65))] {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a b@c.com",
+            "a@@b.com",
+            ".a@b.com",
+            "a..b@c.com",
+            "a@-b.com",
+            "a@b..com",
+            &format!("{}@x.com", "a".repeat(65)),
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -170,7 +223,13 @@ mod tests {
     fn passwords() {
         let email = Email::parse("ada@example.com").expect("email");
         assert!(Password::parse("correct horse battery", &email).is_ok());
-        for bad in ["short", "password123", "aaaaaaaaaa", "ADA@example.com", &"x".repeat(129)] {
+        for bad in [
+            "short",
+            "password123",
+            "aaaaaaaaaa",
+            "ADA@example.com",
+            &"x".repeat(129),
+        ] {
             let err = Password::parse(bad, &email).err().expect(bad);
             assert_eq!(err.code, ErrorCode::WeakPassword, "{bad}");
         }

@@ -6,24 +6,37 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-const USER_COLUMNS: &str = "id, tenant_id, email::text AS email, name, password_hash, role, email_verified_at, created_at";
+const USER_COLUMNS: &str =
+    "id, tenant_id, email::text AS email, name, password_hash, role, email_verified_at, created_at";
 
 #[tracing::instrument(name = "db.user_by_id", skip(conn))]
-pub async fn find_user(conn: &mut PgConnection, tenant: Uuid, id: Uuid) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2")))
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+pub async fn find_user(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
 }
 
 #[tracing::instrument(name = "db.user_by_email", skip(conn, email))]
-pub async fn find_user_by_email(conn: &mut PgConnection, tenant: Uuid, email: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND email = $2")))
-        .bind(tenant)
-        .bind(email)
-        .fetch_optional(conn)
-        .await
+pub async fn find_user_by_email(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    email: &str,
+) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND email = $2"
+    )))
+    .bind(tenant)
+    .bind(email)
+    .fetch_optional(conn)
+    .await
 }
 
 pub struct NewUser<'a> {
@@ -38,7 +51,11 @@ pub struct NewUser<'a> {
 
 /// Fails on the `users_tenant_email_key` constraint when the email is taken in this tenant.
 #[tracing::instrument(name = "db.user_insert", skip_all)]
-pub async fn insert_user(conn: &mut PgConnection, tenant: Uuid, u: NewUser<'_>) -> sqlx::Result<User> {
+pub async fn insert_user(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    u: NewUser<'_>,
+) -> sqlx::Result<User> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO users (id, tenant_id, email, name, password_hash, role, email_verified_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN $8::timestamptz END, $8, $8)
@@ -57,7 +74,13 @@ pub async fn insert_user(conn: &mut PgConnection, tenant: Uuid, u: NewUser<'_>) 
 }
 
 #[tracing::instrument(name = "db.user_set_role", skip(conn))]
-pub async fn set_role(conn: &mut PgConnection, tenant: Uuid, id: Uuid, role: UserRole, now: DateTime<Utc>) -> sqlx::Result<User> {
+pub async fn set_role(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    role: UserRole,
+    now: DateTime<Utc>,
+) -> sqlx::Result<User> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE users SET role = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 RETURNING {USER_COLUMNS}"
     )))
@@ -70,7 +93,12 @@ pub async fn set_role(conn: &mut PgConnection, tenant: Uuid, id: Uuid, role: Use
 }
 
 #[tracing::instrument(name = "db.user_set_password_hash", skip(conn, hash))]
-pub async fn set_password_hash(conn: &mut PgConnection, tenant: Uuid, id: Uuid, hash: &str) -> sqlx::Result<()> {
+pub async fn set_password_hash(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    hash: &str,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
         .bind(id)
@@ -90,7 +118,11 @@ pub struct Verification {
 
 /// Locks the email's pending code for the rest of the transaction.
 #[tracing::instrument(name = "db.verification_lock", skip(conn, email))]
-pub async fn lock_verification(conn: &mut PgConnection, tenant: Uuid, email: &str) -> sqlx::Result<Option<Verification>> {
+pub async fn lock_verification(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    email: &str,
+) -> sqlx::Result<Option<Verification>> {
     sqlx::query_as(
         "SELECT code_hash, attempts, sent_at, expires_at FROM email_verifications
          WHERE tenant_id = $1 AND email = $2 FOR UPDATE",
@@ -128,7 +160,11 @@ pub async fn upsert_verification(
 }
 
 #[tracing::instrument(name = "db.verification_failed_attempt", skip(conn, email))]
-pub async fn count_failed_attempt(conn: &mut PgConnection, tenant: Uuid, email: &str) -> sqlx::Result<i32> {
+pub async fn count_failed_attempt(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    email: &str,
+) -> sqlx::Result<i32> {
     sqlx::query_scalar(
         "UPDATE email_verifications SET attempts = attempts + 1 WHERE tenant_id = $1 AND email = $2 RETURNING attempts",
     )
@@ -139,7 +175,11 @@ pub async fn count_failed_attempt(conn: &mut PgConnection, tenant: Uuid, email: 
 }
 
 #[tracing::instrument(name = "db.verification_delete", skip(conn, email))]
-pub async fn delete_verification(conn: &mut PgConnection, tenant: Uuid, email: &str) -> sqlx::Result<()> {
+pub async fn delete_verification(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    email: &str,
+) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM email_verifications WHERE tenant_id = $1 AND email = $2")
         .bind(tenant)
         .bind(email)
@@ -167,7 +207,11 @@ pub struct NewApiKey<'a> {
 }
 
 #[tracing::instrument(name = "db.api_key_insert", skip_all)]
-pub async fn insert_api_key(conn: &mut PgConnection, tenant: Uuid, k: NewApiKey<'_>) -> sqlx::Result<ApiKeyRow> {
+pub async fn insert_api_key(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    k: NewApiKey<'_>,
+) -> sqlx::Result<ApiKeyRow> {
     sqlx::query_as(
         "INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, key_hash, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -216,7 +260,13 @@ pub async fn list_api_keys(
 
 /// Revokes the user's key; false when it does not exist, is another user's, or was revoked already.
 #[tracing::instrument(name = "db.api_key_revoke", skip(conn))]
-pub async fn revoke_api_key(conn: &mut PgConnection, tenant: Uuid, user: Uuid, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<bool> {
+pub async fn revoke_api_key(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    user: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE api_keys SET revoked_at = $4 WHERE tenant_id = $1 AND user_id = $2 AND id = $3 AND revoked_at IS NULL",
     )
@@ -238,7 +288,12 @@ pub struct ApiKeyOwner {
 
 /// The owner of a live key in this tenant, recording its use at most once a minute.
 #[tracing::instrument(name = "db.api_key_authenticate", skip(conn, key_hash))]
-pub async fn authenticate_api_key(conn: &mut PgConnection, tenant: Uuid, key_hash: &[u8], now: DateTime<Utc>) -> sqlx::Result<Option<ApiKeyOwner>> {
+pub async fn authenticate_api_key(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    key_hash: &[u8],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<ApiKeyOwner>> {
     let owner: Option<ApiKeyOwner> = sqlx::query_as(
         "SELECT k.id AS key_id, u.id AS user_id, u.role
          FROM api_keys k JOIN users u ON u.tenant_id = k.tenant_id AND u.id = k.user_id

@@ -61,7 +61,12 @@ pub struct UserSummary {
 
 impl From<&User> for UserSummary {
     fn from(u: &User) -> Self {
-        Self { id: u.id, email: u.email.clone(), name: u.name.clone(), role: u.role }
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: u.role,
+        }
     }
 }
 
@@ -119,14 +124,23 @@ pub struct ApiKeyView {
     #[serde(serialize_with = "time_format::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "time_format::option::serialize")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "time_format::option::serialize"
+    )]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl From<ApiKeyRow> for ApiKeyView {
     fn from(r: ApiKeyRow) -> Self {
-        Self { id: r.id, name: r.name, prefix: r.prefix, created_at: r.created_at, last_used_at: r.last_used_at }
+        Self {
+            id: r.id,
+            name: r.name,
+            prefix: r.prefix,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+        }
     }
 }
 
@@ -165,7 +179,8 @@ pub async fn send_verification(
     tenant: CurrentTenant,
     Json(body): Json<SendVerificationRequest>,
 ) -> ApiResult<web::Json<SendVerificationResponse>> {
-    let expires_in = service::send_verification(&state, &tenant.0, &client_ip(&req), &body.email).await?;
+    let expires_in =
+        service::send_verification(&state, &tenant.0, &client_ip(&req), &body.email).await?;
     Ok(web::Json(SendVerificationResponse {
         success: true,
         message: "Verification code sent".to_owned(),
@@ -231,8 +246,18 @@ pub async fn login(
     tenant: CurrentTenant,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<web::Json<LoginResponse>> {
-    let (user, token) = service::login(&state, &tenant.0, &client_ip(&req), &body.email, &body.password).await?;
-    Ok(web::Json(LoginResponse { token, user: UserSummary::from(&user) }))
+    let (user, token) = service::login(
+        &state,
+        &tenant.0,
+        &client_ip(&req),
+        &body.email,
+        &body.password,
+    )
+    .await?;
+    Ok(web::Json(LoginResponse {
+        token,
+        user: UserSummary::from(&user),
+    }))
 }
 
 /// The authenticated user.
@@ -246,7 +271,10 @@ pub async fn login(
     )
 )]
 #[get("/api/auth/me")]
-pub async fn me(state: web::Data<AppState>, principal: Principal) -> ApiResult<web::Json<MeResponse>> {
+pub async fn me(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> ApiResult<web::Json<MeResponse>> {
     let user = service::me(&state, &principal).await?;
     let tenant = &principal.tenant;
     Ok(web::Json(MeResponse {
@@ -256,7 +284,11 @@ pub async fn me(state: web::Data<AppState>, principal: Principal) -> ApiResult<w
         role: user.role,
         email_verified: user.email_verified_at.is_some(),
         created_at: user.created_at,
-        tenant: TenantSummary { id: tenant.id, slug: tenant.slug.clone(), name: tenant.name.clone() },
+        tenant: TenantSummary {
+            id: tenant.id,
+            slug: tenant.slug.clone(),
+            name: tenant.name.clone(),
+        },
     }))
 }
 
@@ -281,7 +313,10 @@ pub async fn create_api_key(
 ) -> ApiResult<HttpResponse> {
     let name = parse_key_name(body.as_ref().and_then(|b| b.name.as_deref()))?;
     let (row, key) = service::create_api_key(&state, &principal, &name).await?;
-    Ok(HttpResponse::Created().json(CreatedApiKey { view: row.into(), key }))
+    Ok(HttpResponse::Created().json(CreatedApiKey {
+        view: row.into(),
+        key,
+    }))
 }
 
 /// The current user's live API keys (prefixes only).
@@ -303,9 +338,19 @@ pub async fn list_api_keys(
 ) -> ApiResult<web::Json<Page<ApiKeyView>>> {
     let page = query.parse()?;
     let mut conn = state.db.acquire().await?;
-    let (rows, total) =
-        repo::list_api_keys(&mut conn, principal.tenant_id(), principal.user_id, page.limit(), page.offset()).await?;
-    Ok(web::Json(Page::new(rows.into_iter().map(ApiKeyView::from).collect(), total, page)))
+    let (rows, total) = repo::list_api_keys(
+        &mut conn,
+        principal.tenant_id(),
+        principal.user_id,
+        page.limit(),
+        page.offset(),
+    )
+    .await?;
+    Ok(web::Json(Page::new(
+        rows.into_iter().map(ApiKeyView::from).collect(),
+        total,
+        page,
+    )))
 }
 
 /// Revoke one of the current user's API keys.
@@ -327,8 +372,14 @@ pub async fn revoke_api_key(
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<SuccessResponse>> {
     let mut conn = state.db.acquire().await?;
-    let revoked =
-        repo::revoke_api_key(&mut conn, principal.tenant_id(), principal.user_id, id.into_inner(), state.clock.now()).await?;
+    let revoked = repo::revoke_api_key(
+        &mut conn,
+        principal.tenant_id(),
+        principal.user_id,
+        id.into_inner(),
+        state.clock.now(),
+    )
+    .await?;
     if !revoked {
         return Err(ApiError::not_found("API key"));
     }

@@ -17,28 +17,59 @@ pub const CODE_TTL_MINUTES: i64 = 10;
 pub const MAX_CODE_ATTEMPTS: i32 = 5;
 
 fn email_taken() -> ApiError {
-    ApiError::new(ErrorCode::EmailAlreadyRegistered, "An account with this email already exists")
+    ApiError::new(
+        ErrorCode::EmailAlreadyRegistered,
+        "An account with this email already exists",
+    )
 }
 
 fn code_hash(state: &AppState, tenant: Uuid, email: &Email, code: &str) -> Vec<u8> {
-    tokens::hmac_sha256(&state.code_key, &[&tenant.to_string(), email.as_str(), code])
+    tokens::hmac_sha256(
+        &state.code_key,
+        &[&tenant.to_string(), email.as_str(), code],
+    )
 }
 
 /// Mails a fresh 6-digit code, replacing any earlier one; at most one per cooldown per email.
 #[tracing::instrument(name = "accounts.send_verification", skip_all)]
-pub async fn send_verification(state: &AppState, tenant: &Tenant, ip: &str, email: &str) -> ApiResult<u64> {
+pub async fn send_verification(
+    state: &AppState,
+    tenant: &Tenant,
+    ip: &str,
+    email: &str,
+) -> ApiResult<u64> {
     let email = Email::parse(email)?;
     let limits = &state.settings.rate_limits;
-    state.rate_limiter.check(tenant.id, "send_verification_ip", ip, limits.send_verification_ip).await?;
-    state.rate_limiter.check(tenant.id, "send_verification_email", email.as_str(), limits.send_verification_email).await?;
+    state
+        .rate_limiter
+        .check(
+            tenant.id,
+            "send_verification_ip",
+            ip,
+            limits.send_verification_ip,
+        )
+        .await?;
+    state
+        .rate_limiter
+        .check(
+            tenant.id,
+            "send_verification_email",
+            email.as_str(),
+            limits.send_verification_email,
+        )
+        .await?;
 
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    if repo::find_user_by_email(&mut tx, tenant.id, email.as_str()).await?.is_some() {
+    if repo::find_user_by_email(&mut tx, tenant.id, email.as_str())
+        .await?
+        .is_some()
+    {
         return Err(email_taken());
     }
     if let Some(pending) = repo::lock_verification(&mut tx, tenant.id, email.as_str()).await? {
-        let cooldown = Duration::from_std(state.settings.verification_resend_cooldown).map_err(ApiError::internal)?;
+        let cooldown = Duration::from_std(state.settings.verification_resend_cooldown)
+            .map_err(ApiError::internal)?;
         let wait = (pending.sent_at + cooldown - now).num_seconds();
         if wait > 0 {
             return Err(ApiError::rate_limited(wait as u64));
@@ -46,8 +77,15 @@ pub async fn send_verification(state: &AppState, tenant: &Tenant, ip: &str, emai
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
     let expires_at = now + Duration::minutes(CODE_TTL_MINUTES);
-    repo::upsert_verification(&mut tx, tenant.id, email.as_str(), &code_hash(state, tenant.id, &email, &code), now, expires_at)
-        .await?;
+    repo::upsert_verification(
+        &mut tx,
+        tenant.id,
+        email.as_str(),
+        &code_hash(state, tenant.id, &email, &code),
+        now,
+        expires_at,
+    )
+    .await?;
     let mail = OutgoingMail {
         to: email.as_str().to_owned(),
         subject: format!("Your {} verification code: {code}", tenant.name),
@@ -56,7 +94,11 @@ pub async fn send_verification(state: &AppState, tenant: &Tenant, ip: &str, emai
         ),
     };
     // The code is committed only if the mail went out, so a failed send costs no cooldown.
-    state.mailer.send(mail).await.map_err(|e| ApiError::unavailable("Mail delivery", e))?;
+    state
+        .mailer
+        .send(mail)
+        .await
+        .map_err(|e| ApiError::unavailable("Mail delivery", e))?;
     tx.commit().await?;
     Ok((CODE_TTL_MINUTES * 60) as u64)
 }
@@ -77,22 +119,46 @@ pub struct Registered {
 /// Checks the code (a wrong one counts an attempt, committed even though the request fails),
 /// then creates the user with a first API key and returns an access token.
 #[tracing::instrument(name = "accounts.register", skip_all)]
-pub async fn register(state: &AppState, tenant: &Tenant, ip: &str, input: Registration) -> ApiResult<Registered> {
+pub async fn register(
+    state: &AppState,
+    tenant: &Tenant,
+    ip: &str,
+    input: Registration,
+) -> ApiResult<Registered> {
     let email = Email::parse(&input.email)?;
     let password = Password::parse(&input.password, &email)?;
     let name = DisplayName::parse(&input.name)?;
     let code = VerificationCode::parse(&input.verification_code)?;
     let limits = &state.settings.rate_limits;
-    state.rate_limiter.check(tenant.id, "register_ip", ip, limits.register_ip).await?;
-    state.rate_limiter.check(tenant.id, "register_email", email.as_str(), limits.register_email).await?;
+    state
+        .rate_limiter
+        .check(tenant.id, "register_ip", ip, limits.register_ip)
+        .await?;
+    state
+        .rate_limiter
+        .check(
+            tenant.id,
+            "register_email",
+            email.as_str(),
+            limits.register_email,
+        )
+        .await?;
 
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let pending = repo::lock_verification(&mut tx, tenant.id, email.as_str()).await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::InvalidVerificationCode, "No verification code was sent to this email; request one first")
-    })?;
+    let pending = repo::lock_verification(&mut tx, tenant.id, email.as_str())
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidVerificationCode,
+                "No verification code was sent to this email; request one first",
+            )
+        })?;
     if now > pending.expires_at {
-        return Err(ApiError::new(ErrorCode::VerificationCodeExpired, "The verification code has expired; request a new one"));
+        return Err(ApiError::new(
+            ErrorCode::VerificationCodeExpired,
+            "The verification code has expired; request a new one",
+        ));
     }
     if pending.attempts >= MAX_CODE_ATTEMPTS {
         return Err(ApiError::new(
@@ -110,7 +176,11 @@ pub async fn register(state: &AppState, tenant: &Tenant, ip: &str, input: Regist
         ));
     }
 
-    let password_hash = state.hasher.hash(password.into_inner()).await.map_err(ApiError::internal)?;
+    let password_hash = state
+        .hasher
+        .hash(password.into_inner())
+        .await
+        .map_err(ApiError::internal)?;
     let user = repo::insert_user(
         &mut tx,
         tenant.id,
@@ -130,8 +200,14 @@ pub async fn register(state: &AppState, tenant: &Tenant, ip: &str, input: Regist
     let (_, api_key) = insert_api_key(&mut tx, tenant.id, user.id, "default", now).await?;
     tx.commit().await?;
 
-    let token = state.jwt.issue(tenant.id, user.id, user.role.as_str(), now)?;
-    Ok(Registered { user, token, api_key })
+    let token = state
+        .jwt
+        .issue(tenant.id, user.id, user.role.as_str(), now)?;
+    Ok(Registered {
+        user,
+        token,
+        api_key,
+    })
 }
 
 async fn insert_api_key(
@@ -160,30 +236,62 @@ async fn insert_api_key(
 
 /// Unknown emails and wrong passwords cost the same and answer the same.
 #[tracing::instrument(name = "accounts.login", skip_all)]
-pub async fn login(state: &AppState, tenant: &Tenant, ip: &str, email: &str, password: &str) -> ApiResult<(User, String)> {
+pub async fn login(
+    state: &AppState,
+    tenant: &Tenant,
+    ip: &str,
+    email: &str,
+    password: &str,
+) -> ApiResult<(User, String)> {
     let email = Email::parse(email)?;
     if password.is_empty() || password.chars().count() > 1024 {
         return Err(ApiError::field("password", "must be 1-1024 characters"));
     }
     let limits = &state.settings.rate_limits;
-    state.rate_limiter.check(tenant.id, "login_ip", ip, limits.login_ip).await?;
-    state.rate_limiter.check(tenant.id, "login_account", email.as_str(), limits.login_account).await?;
+    state
+        .rate_limiter
+        .check(tenant.id, "login_ip", ip, limits.login_ip)
+        .await?;
+    state
+        .rate_limiter
+        .check(
+            tenant.id,
+            "login_account",
+            email.as_str(),
+            limits.login_account,
+        )
+        .await?;
 
     let mut conn = state.db.acquire().await?;
     let user = repo::find_user_by_email(&mut conn, tenant.id, email.as_str()).await?;
     drop(conn); // never hold a pooled connection across a password hash
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let outcome = state.hasher.verify(password.to_owned(), stored).await.map_err(ApiError::internal)?;
+    let outcome = state
+        .hasher
+        .verify(password.to_owned(), stored)
+        .await
+        .map_err(ApiError::internal)?;
     let (user, needs_rehash) = match (user, outcome) {
         (Some(user), Verification::Match { needs_rehash }) => (user, needs_rehash),
-        _ => return Err(ApiError::new(ErrorCode::InvalidCredentials, "Invalid email or password")),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidCredentials,
+                "Invalid email or password",
+            ));
+        }
     };
     if needs_rehash {
-        let hash = state.hasher.hash(password.to_owned()).await.map_err(ApiError::internal)?;
+        let hash = state
+            .hasher
+            .hash(password.to_owned())
+            .await
+            .map_err(ApiError::internal)?;
         let mut conn = state.db.acquire().await?;
         repo::set_password_hash(&mut conn, tenant.id, user.id, &hash).await?;
     }
-    let token = state.jwt.issue(tenant.id, user.id, user.role.as_str(), state.clock.now())?;
+    let token = state
+        .jwt
+        .issue(tenant.id, user.id, user.role.as_str(), state.clock.now())?;
     Ok((user, token))
 }
 
@@ -194,9 +302,20 @@ pub async fn me(state: &AppState, principal: &Principal) -> ApiResult<User> {
         .ok_or_else(|| ApiError::not_found("User"))
 }
 
-pub async fn create_api_key(state: &AppState, principal: &Principal, name: &str) -> ApiResult<(repo::ApiKeyRow, String)> {
+pub async fn create_api_key(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+) -> ApiResult<(repo::ApiKeyRow, String)> {
     let mut conn = state.db.acquire().await?;
-    insert_api_key(&mut conn, principal.tenant_id(), principal.user_id, name, state.clock.now()).await
+    insert_api_key(
+        &mut conn,
+        principal.tenant_id(),
+        principal.user_id,
+        name,
+        state.clock.now(),
+    )
+    .await
 }
 
 /// Creates an admin in the tenant, or promotes the existing user with that email (whose password
@@ -219,7 +338,11 @@ pub async fn create_or_promote_admin(
     let password = Password::parse(password, &email)?;
     let name = DisplayName::parse(name)?;
     drop(conn);
-    let hash = state.hasher.hash(password.into_inner()).await.map_err(ApiError::internal)?;
+    let hash = state
+        .hasher
+        .hash(password.into_inner())
+        .await
+        .map_err(ApiError::internal)?;
     let mut conn = state.db.acquire().await?;
     let user = repo::insert_user(
         &mut conn,

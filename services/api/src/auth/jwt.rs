@@ -68,7 +68,13 @@ impl JwtKeys {
         })
     }
 
-    pub fn issue(&self, tenant: Uuid, user: Uuid, role: &str, now: DateTime<Utc>) -> Result<String, ApiError> {
+    pub fn issue(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        role: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
         let claims = Claims {
             sub: user,
             tid: tenant,
@@ -95,7 +101,11 @@ impl JwtKeys {
             return Err(invalid());
         }
         let kid = header.kid.ok_or_else(invalid)?;
-        let key = self.verifying.iter().find(|k| k.kid == kid).ok_or_else(invalid)?;
+        let key = self
+            .verifying
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(invalid)?;
 
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
@@ -110,7 +120,8 @@ impl JwtKeys {
 
         let now = now.timestamp();
         let leeway = LEEWAY_SECONDS as i64;
-        if claims.typ != ACCESS_TOKEN_TYPE || claims.exp + leeway < now || claims.nbf - leeway > now {
+        if claims.typ != ACCESS_TOKEN_TYPE || claims.exp + leeway < now || claims.nbf - leeway > now
+        {
             return Err(invalid());
         }
         Ok(claims)
@@ -141,14 +152,23 @@ mod tests {
         let token = keys.issue(tenant, user, "consumer", now).expect("issue");
         let claims = keys.verify(&token, now).expect("valid");
         assert_eq!((claims.sub, claims.tid), (user, tenant));
-        assert!(keys.verify(&token, now + chrono::Duration::days(31)).is_err());
-        assert!(keys.verify(&token, now - chrono::Duration::minutes(5)).is_err(), "not before");
+        assert!(
+            keys.verify(&token, now + chrono::Duration::days(31))
+                .is_err()
+        );
+        assert!(
+            keys.verify(&token, now - chrono::Duration::minutes(5))
+                .is_err(),
+            "not before"
+        );
     }
 
     #[test]
     fn rotation_keeps_old_tokens_valid_and_foreign_keys_fail() {
         let now = Utc::now();
-        let old = keys(A, None).issue(Uuid::now_v7(), Uuid::now_v7(), "consumer", now).expect("issue");
+        let old = keys(A, None)
+            .issue(Uuid::now_v7(), Uuid::now_v7(), "consumer", now)
+            .expect("issue");
         assert!(keys(B, Some(A)).verify(&old, now).is_ok());
         assert!(keys(B, None).verify(&old, now).is_err());
     }
@@ -157,14 +177,19 @@ mod tests {
     fn alg_none_and_tampering_fail() {
         let keys = keys(A, None);
         let now = Utc::now();
-        let token = keys.issue(Uuid::now_v7(), Uuid::now_v7(), "consumer", now).expect("issue");
+        let token = keys
+            .issue(Uuid::now_v7(), Uuid::now_v7(), "consumer", now)
+            .expect("issue");
         let mut parts: Vec<&str> = token.split('.').collect();
         let none_header = base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             br#"{"alg":"none","typ":"JWT"}"#,
         );
         parts[0] = &none_header;
-        assert!(keys.verify(&format!("{}.{}.", parts[0], parts[1]), now).is_err());
+        assert!(
+            keys.verify(&format!("{}.{}.", parts[0], parts[1]), now)
+                .is_err()
+        );
         let tampered = format!("{}x", token);
         assert!(keys.verify(&tampered, now).is_err());
         assert!(keys.verify("not-a-jwt", now).is_err());

@@ -32,7 +32,8 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
 }
 
 fn verify_blocking(password: &str, stored: &str) -> anyhow::Result<Verification> {
-    let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+    let parsed =
+        PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
     match argon2().verify_password(password.as_bytes(), &parsed) {
         Ok(()) => {
             let current = Params::try_from(&parsed).ok();
@@ -50,7 +51,10 @@ fn verify_blocking(password: &str, stored: &str) -> anyhow::Result<Verification>
 impl PasswordHasher {
     pub fn new(concurrency: usize) -> anyhow::Result<Self> {
         let dummy_hash = hash_blocking(&crate::auth::tokens::random_alphanumeric(24))?;
-        Ok(Self { permits: Arc::new(Semaphore::new(concurrency)), dummy_hash: dummy_hash.into() })
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(concurrency)),
+            dummy_hash: dummy_hash.into(),
+        })
     }
 
     async fn run<T: Send + 'static>(
@@ -69,11 +73,21 @@ impl PasswordHasher {
     }
 
     /// Verifies `password` against `stored`, or against a dummy hash when there is no account.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> anyhow::Result<Verification> {
+    pub async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> anyhow::Result<Verification> {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.dummy_hash.to_string());
-        let outcome = self.run(move || verify_blocking(&password, &stored)).await?;
-        Ok(if known { outcome } else { Verification::Mismatch })
+        let outcome = self
+            .run(move || verify_blocking(&password, &stored))
+            .await?;
+        Ok(if known {
+            outcome
+        } else {
+            Verification::Mismatch
+        })
     }
 }
 
@@ -85,28 +99,52 @@ mod tests {
     async fn hashes_are_argon2id_at_the_owasp_baseline_and_verify() {
         let hasher = PasswordHasher::new(1).expect("hasher");
         let hash = hasher.hash("correct horse".into()).await.expect("hash");
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        let ok = hasher.verify("correct horse".into(), Some(hash.clone())).await.expect("verify");
-        assert_eq!(ok, Verification::Match { needs_rehash: false });
-        let bad = hasher.verify("wrong horse".into(), Some(hash)).await.expect("verify");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        let ok = hasher
+            .verify("correct horse".into(), Some(hash.clone()))
+            .await
+            .expect("verify");
+        assert_eq!(
+            ok,
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
+        let bad = hasher
+            .verify("wrong horse".into(), Some(hash))
+            .await
+            .expect("verify");
         assert_eq!(bad, Verification::Mismatch);
     }
 
     #[tokio::test]
     async fn unknown_accounts_never_match_even_with_the_dummy_password() {
         let hasher = PasswordHasher::new(1).expect("hasher");
-        let outcome = hasher.verify("anything".into(), None).await.expect("verify");
+        let outcome = hasher
+            .verify("anything".into(), None)
+            .await
+            .expect("verify");
         assert_eq!(outcome, Verification::Mismatch);
     }
 
     #[tokio::test]
     async fn weaker_parameters_ask_for_a_rehash() {
-        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).expect("params"))
-            .hash_password(b"pw-123456")
-            .expect("hash")
-            .to_string();
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).expect("params"),
+        )
+        .hash_password(b"pw-123456")
+        .expect("hash")
+        .to_string();
         let hasher = PasswordHasher::new(1).expect("hasher");
-        let outcome = hasher.verify("pw-123456".into(), Some(weak)).await.expect("verify");
+        let outcome = hasher
+            .verify("pw-123456".into(), Some(weak))
+            .await
+            .expect("verify");
         assert_eq!(outcome, Verification::Match { needs_rehash: true });
     }
 }

@@ -23,9 +23,13 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
     Jwt,
-    ApiKey { key_id: Uuid },
+    ApiKey {
+        key_id: Uuid,
+    },
     /// An agent token acts as the agent's owner and identifies the agent.
-    AgentToken { agent_id: Uuid },
+    AgentToken {
+        agent_id: Uuid,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -51,7 +55,9 @@ fn invalid(message: &str) -> ApiError {
 }
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
-    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::internal(anyhow::anyhow!("app state missing")))
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("app state missing")))
 }
 
 async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
@@ -60,8 +66,12 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     let now = state.clock.now();
 
     if let Some(header) = req.headers().get(AUTHORIZATION) {
-        let header = header.to_str().map_err(|_| invalid("Malformed Authorization header"))?;
-        let (scheme, token) = header.split_once(' ').ok_or_else(|| invalid("Authorization must be 'Bearer <token>'"))?;
+        let header = header
+            .to_str()
+            .map_err(|_| invalid("Malformed Authorization header"))?;
+        let (scheme, token) = header
+            .split_once(' ')
+            .ok_or_else(|| invalid("Authorization must be 'Bearer <token>'"))?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
             return Err(invalid("Authorization must be 'Bearer <token>'"));
         }
@@ -79,8 +89,15 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
             return Err(invalid("Invalid or expired token"));
         }
         let mut conn = state.db.acquire().await?;
-        let user = repo::find_user(&mut conn, tenant.id, claims.sub).await?.ok_or_else(|| invalid("Invalid or expired token"))?;
-        return Ok(Principal { tenant, user_id: user.id, role: user.role, credential: Credential::Jwt });
+        let user = repo::find_user(&mut conn, tenant.id, claims.sub)
+            .await?
+            .ok_or_else(|| invalid("Invalid or expired token"))?;
+        return Ok(Principal {
+            tenant,
+            user_id: user.id,
+            role: user.role,
+            credential: Credential::Jwt,
+        });
     }
 
     if let Some(key) = req.headers().get(API_KEY_HEADER) {
@@ -94,19 +111,30 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     ))
 }
 
-async fn api_key_principal(state: &AppState, tenant: Arc<Tenant>, key: &str) -> Result<Principal, ApiError> {
+async fn api_key_principal(
+    state: &AppState,
+    tenant: Arc<Tenant>,
+    key: &str,
+) -> Result<Principal, ApiError> {
     if !key.starts_with(API_KEY_PREFIX) || key.len() > 128 {
         return Err(invalid("Invalid API key"));
     }
     let mut conn = state.db.acquire().await?;
-    let owner = repo::authenticate_api_key(&mut conn, tenant.id, &tokens::sha256(key), state.clock.now())
-        .await?
-        .ok_or_else(|| invalid("Invalid API key"))?;
+    let owner = repo::authenticate_api_key(
+        &mut conn,
+        tenant.id,
+        &tokens::sha256(key),
+        state.clock.now(),
+    )
+    .await?
+    .ok_or_else(|| invalid("Invalid API key"))?;
     Ok(Principal {
         tenant,
         user_id: owner.user_id,
         role: owner.role,
-        credential: Credential::ApiKey { key_id: owner.key_id },
+        credential: Credential::ApiKey {
+            key_id: owner.key_id,
+        },
     })
 }
 
@@ -132,7 +160,9 @@ impl FromRequest for AdminPrincipal {
         Box::pin(async move {
             let principal = authenticate(req).await?;
             if !principal.is_admin() {
-                return Err(ApiError::forbidden("This operation needs a marketplace admin"));
+                return Err(ApiError::forbidden(
+                    "This operation needs a marketplace admin",
+                ));
             }
             Ok(AdminPrincipal(principal))
         })
@@ -150,13 +180,28 @@ impl FromRequest for PlatformOperator {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready((|| {
             let state = state(req)?;
-            let expected = state.settings.platform_operator_token.as_ref().ok_or_else(|| {
-                ApiError::new(ErrorCode::PlatformApiDisabled, "The platform API is disabled: PLATFORM_OPERATOR_TOKEN is not set")
-            })?;
+            let expected = state
+                .settings
+                .platform_operator_token
+                .as_ref()
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::PlatformApiDisabled,
+                        "The platform API is disabled: PLATFORM_OPERATOR_TOKEN is not set",
+                    )
+                })?;
             let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
-                ApiError::new(ErrorCode::Unauthorized, "Send 'Authorization: Bearer <platform operator token>'")
+                ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "Send 'Authorization: Bearer <platform operator token>'",
+                )
             })?;
-            let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).unwrap_or_default().trim();
+            let token = header
+                .to_str()
+                .ok()
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .unwrap_or_default()
+                .trim();
             if tokens::constant_time_eq(token, expected.expose()) {
                 Ok(PlatformOperator)
             } else {

@@ -33,7 +33,8 @@ pub fn sha256(secret: &str) -> Vec<u8> {
 /// Keyed hash for low-entropy secrets such as 6-digit codes: a database dump alone cannot be
 /// brute-forced without the server key.
 pub fn hmac_sha256(key: &[u8], parts: &[&str]) -> Vec<u8> {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
     for part in parts {
         mac.update(&(part.len() as u64).to_be_bytes());
         mac.update(part.as_bytes());
@@ -44,7 +45,10 @@ pub fn hmac_sha256(key: &[u8], parts: &[&str]) -> Vec<u8> {
 /// Compares two secrets in time independent of where they differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 #[cfg(test)]
@@ -61,7 +65,10 @@ mod tests {
 
     #[test]
     fn hmac_separates_parts() {
-        assert_ne!(hmac_sha256(b"k", &["ab", "c"]), hmac_sha256(b"k", &["a", "bc"]));
+        assert_ne!(
+            hmac_sha256(b"k", &["ab", "c"]),
+            hmac_sha256(b"k", &["a", "bc"])
+        );
         assert_eq!(hmac_sha256(b"k", &["a"]), hmac_sha256(b"k", &["a"]));
         assert_ne!(hmac_sha256(b"k", &["a"]), hmac_sha256(b"j", &["a"]));
     }

@@ -18,23 +18,36 @@ pub struct Json<T>(pub T);
 pub struct OptionalJson<T>(pub Option<T>);
 
 fn max_body(req: &HttpRequest) -> usize {
-    req.app_data::<web::Data<AppState>>().map_or(64 * 1024, |s| s.settings.max_body_bytes)
+    req.app_data::<web::Data<AppState>>()
+        .map_or(64 * 1024, |s| s.settings.max_body_bytes)
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::new(ErrorCode::PayloadTooLarge, format!("Request body is larger than {limit} bytes"))
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("Request body is larger than {limit} bytes"),
+    )
 }
 
 /// Reads the body up to the limit, refusing early when Content-Length already exceeds it.
 async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<web::BytesMut, ApiError> {
     let limit = max_body(req);
-    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|len| len > limit) {
         return Err(too_large(limit));
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("Could not read the request body: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidJson,
+                format!("Could not read the request body: {e}"),
+            )
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large(limit));
         }
@@ -47,7 +60,14 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     let Some(value) = req.headers().get(CONTENT_TYPE) else {
         return Ok(()); // lenient: a body without Content-Type is read as JSON
     };
-    let mime = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
         Ok(())
     } else {
@@ -77,12 +97,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             _ => ApiError::new(ErrorCode::InvalidJson, format!("Malformed JSON: {}", inner)),
         }
     })?;
-    de.end().map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("Malformed JSON: {e}")))?;
+    de.end()
+        .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("Malformed JSON: {e}")))?;
     Ok(value)
 }
 
 fn strip_position(message: &str) -> String {
-    message.split(" at line ").next().unwrap_or(message).to_owned()
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned()
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
@@ -96,7 +121,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             check_content_type(&req)?;
             let body = read_body(&req, &mut payload).await?;
             if body.iter().all(u8::is_ascii_whitespace) {
-                return Err(ApiError::new(ErrorCode::InvalidJson, "A JSON request body is required"));
+                return Err(ApiError::new(
+                    ErrorCode::InvalidJson,
+                    "A JSON request body is required",
+                ));
             }
             parse_json(&body).map(Json)
         })
@@ -123,14 +151,24 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
 
 /// The client's IP: the socket peer, or the first X-Forwarded-For hop when TRUST_PROXY_HEADERS is on.
 pub fn client_ip(req: &HttpRequest) -> String {
-    let trust = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.trust_proxy_headers);
+    let trust = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.trust_proxy_headers);
     if trust
-        && let Some(forwarded) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty())
+        && let Some(forwarded) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded
+            .split(',')
+            .next()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
     {
         return first.to_owned();
     }
-    req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
 }
 
 #[cfg(test)]
@@ -148,18 +186,39 @@ mod tests {
     fn messages_name_the_field() {
         let err = parse_json::<Body>(br#"{"email": 5}"#).expect_err("type");
         assert_eq!(err.code, ErrorCode::ValidationError);
-        assert!(err.message.starts_with("email: invalid type: integer `5`"), "{}", err.message);
+        assert!(
+            err.message.starts_with("email: invalid type: integer `5`"),
+            "{}",
+            err.message
+        );
         let err = parse_json::<Body>(br#"{}"#).expect_err("missing");
         assert_eq!(err.message, "Invalid request body: missing field `email`");
         let err = parse_json::<Body>(br#"{"email": "a", "count": -1}"#).expect_err("range");
-        assert!(err.message.starts_with("count: invalid value"), "{}", err.message);
+        assert!(
+            err.message.starts_with("count: invalid value"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn malformed_and_trailing_json_are_invalid_json() {
-        assert_eq!(parse_json::<Body>(br#"{"email": "#).expect_err("eof").code, ErrorCode::InvalidJson);
-        assert_eq!(parse_json::<Body>(br#"{"email":"a"} x"#).expect_err("trailing").code, ErrorCode::InvalidJson);
+        assert_eq!(
+            parse_json::<Body>(br#"{"email": "#).expect_err("eof").code,
+            ErrorCode::InvalidJson
+        );
+        assert_eq!(
+            parse_json::<Body>(br#"{"email":"a"} x"#)
+                .expect_err("trailing")
+                .code,
+            ErrorCode::InvalidJson
+        );
         let deep = "[".repeat(10_000);
-        assert_eq!(parse_json::<serde_json::Value>(deep.as_bytes()).expect_err("deep").code, ErrorCode::InvalidJson);
+        assert_eq!(
+            parse_json::<serde_json::Value>(deep.as_bytes())
+                .expect_err("deep")
+                .code,
+            ErrorCode::InvalidJson
+        );
     }
 }

@@ -6,9 +6,15 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 /// 405 when the path exists with another method, else 404, both as JSON.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     let error = if req.resource_map().has_resource(req.path()) {
-        ApiError::new(ErrorCode::MethodNotAllowed, format!("{} is not allowed on {}", req.method(), req.path()))
+        ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        )
     } else {
-        ApiError::new(ErrorCode::RouteNotFound, format!("No endpoint {} {}", req.method(), req.path()))
+        ApiError::new(
+            ErrorCode::RouteNotFound,
+            format!("No endpoint {} {}", req.method(), req.path()),
+        )
     };
     error.error_response()
 }

@@ -24,7 +24,11 @@ fn request_id(req: &ServiceRequest) -> String {
     req.headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| (1..=64).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
 }
 
@@ -57,13 +61,23 @@ pub async fn request_context(
             Err(err) => {
                 let status = err.as_response_error().status_code();
                 span.record("http.status", status.as_u16());
-                tracing::info!(http.status = status.as_u16(), latency_ms, "request failed in middleware");
+                tracing::info!(
+                    http.status = status.as_u16(),
+                    latency_ms,
+                    "request failed in middleware"
+                );
                 return Err(err);
             }
         };
         let status = res.status().as_u16();
         span.record("http.status", status);
-        span.record("http.route", res.request().match_pattern().as_deref().unwrap_or("unmatched"));
+        span.record(
+            "http.route",
+            res.request()
+                .match_pattern()
+                .as_deref()
+                .unwrap_or("unmatched"),
+        );
         if let Some(Resolved(Ok(tenant))) = res.request().extensions().get::<Resolved>() {
             span.record("tenant", tenant.slug.as_str());
         }
@@ -73,7 +87,8 @@ pub async fn request_context(
             tracing::info!(http.status = status, latency_ms, "request completed");
         }
         if let Ok(value) = HeaderValue::from_str(&id) {
-            res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+            res.headers_mut()
+                .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
         }
         Ok(res)
     }
@@ -93,22 +108,42 @@ fn normalize_error_body(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBod
         return res;
     }
     let error = match status {
-        StatusCode::NOT_FOUND => ApiError::new(ErrorCode::RouteNotFound, "No endpoint has this path"),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(ErrorCode::MethodNotAllowed, "This path does not accept this method"),
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(ErrorCode::PayloadTooLarge, "Request body too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(ErrorCode::UnsupportedMediaType, "Unsupported Content-Type"),
-        StatusCode::UNAUTHORIZED => ApiError::new(ErrorCode::Unauthorized, "Authentication required"),
+        StatusCode::NOT_FOUND => {
+            ApiError::new(ErrorCode::RouteNotFound, "No endpoint has this path")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "This path does not accept this method",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(ErrorCode::PayloadTooLarge, "Request body too large")
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::new(ErrorCode::UnsupportedMediaType, "Unsupported Content-Type")
+        }
+        StatusCode::UNAUTHORIZED => {
+            ApiError::new(ErrorCode::Unauthorized, "Authentication required")
+        }
         StatusCode::FORBIDDEN => ApiError::forbidden("Forbidden"),
-        StatusCode::SERVICE_UNAVAILABLE => ApiError::new(ErrorCode::ServiceUnavailable, "Service unavailable"),
-        s if s.is_server_error() => ApiError::new(ErrorCode::InternalError, "Internal server error"),
-        _ => ApiError::validation(format!("Bad request ({})", status.canonical_reason().unwrap_or("client error"))),
+        StatusCode::SERVICE_UNAVAILABLE => {
+            ApiError::new(ErrorCode::ServiceUnavailable, "Service unavailable")
+        }
+        s if s.is_server_error() => {
+            ApiError::new(ErrorCode::InternalError, "Internal server error")
+        }
+        _ => ApiError::validation(format!(
+            "Bad request ({})",
+            status.canonical_reason().unwrap_or("client error")
+        )),
     };
     let (req, original) = res.into_parts();
     let mut replacement = error.error_response();
     *replacement.status_mut() = original.status();
     for (name, value) in original.headers() {
         if name != CONTENT_TYPE && name != actix_web::http::header::CONTENT_LENGTH {
-            replacement.headers_mut().insert(name.clone(), value.clone());
+            replacement
+                .headers_mut()
+                .insert(name.clone(), value.clone());
         }
     }
     ServiceResponse::new(req, replacement)

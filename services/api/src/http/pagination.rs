@@ -30,7 +30,10 @@ impl PageQuery {
             return Err(ApiError::field("page", "must be 1 or more"));
         }
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         Ok(PageRequest { page, limit })
     }
@@ -56,6 +59,11 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn new(data: Vec<T>, total: i64, request: PageRequest) -> Self {
-        Self { data, total, page: request.page, limit: request.limit }
+        Self {
+            data,
+            total,
+            page: request.page,
+            limit: request.limit,
+        }
     }
 }

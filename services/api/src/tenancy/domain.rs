@@ -45,13 +45,18 @@ pub struct TenantSlug(String);
 impl TenantSlug {
     pub fn parse(raw: &str) -> ApiResult<Self> {
         let ok = (1..=50).contains(&raw.len())
-            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !raw.starts_with('-')
             && !raw.ends_with('-');
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(ApiError::field("slug", "must be 1-50 lowercase letters, digits or inner hyphens"))
+            Err(ApiError::field(
+                "slug",
+                "must be 1-50 lowercase letters, digits or inner hyphens",
+            ))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -75,13 +80,18 @@ impl Hostname {
         if (1..=253).contains(&host.len()) && host.split('.').all(label_ok) {
             Ok(Self(host))
         } else {
-            Err(ApiError::field("hostnames", format!("{raw:?} is not a valid hostname")))
+            Err(ApiError::field(
+                "hostnames",
+                format!("{raw:?} is not a valid hostname"),
+            ))
         }
     }
 
     /// The hostname part of a `Host` header (`example.com:8080` → `example.com`), if valid.
     pub fn from_host_header(header: &str) -> Option<Self> {
-        let host = header.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()));
+        let host = header
+            .rsplit_once(':')
+            .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()));
         let host = host.map_or(header, |(host, _)| host);
         Self::parse(host).ok()
     }
@@ -93,7 +103,10 @@ impl Hostname {
 
 pub fn parse_hostnames(raw: &[String]) -> ApiResult<Vec<Hostname>> {
     if raw.len() > 20 {
-        return Err(ApiError::field("hostnames", "at most 20 hostnames per tenant"));
+        return Err(ApiError::field(
+            "hostnames",
+            "at most 20 hostnames per tenant",
+        ));
     }
     let mut out: Vec<Hostname> = Vec::with_capacity(raw.len());
     for host in raw {
@@ -107,7 +120,12 @@ pub fn parse_hostnames(raw: &[String]) -> ApiResult<Vec<Hostname>> {
 
 /// The platform fee rate: a decimal string in [0, 1) with at most 4 decimals (`"0.15"`).
 pub fn parse_fee_rate(raw: &str) -> ApiResult<Decimal> {
-    let invalid = || ApiError::field("feeRate", "must be a decimal string between 0 and 0.9999 with at most 4 decimals");
+    let invalid = || {
+        ApiError::field(
+            "feeRate",
+            "must be a decimal string between 0 and 0.9999 with at most 4 decimals",
+        )
+    };
     let rate: Decimal = raw.trim().parse().map_err(|_| invalid())?;
     if rate.is_sign_negative() || rate >= Decimal::ONE || rate.scale() > 4 {
         return Err(invalid());
@@ -118,12 +136,18 @@ pub fn parse_fee_rate(raw: &str) -> ApiResult<Decimal> {
 /// ISO-4217-style codes: three uppercase letters, 1-16 of them, no duplicates.
 pub fn parse_currencies(raw: &[String]) -> ApiResult<Vec<String>> {
     if raw.is_empty() || raw.len() > 16 {
-        return Err(ApiError::field("currencies", "must list 1 to 16 currency codes"));
+        return Err(ApiError::field(
+            "currencies",
+            "must list 1 to 16 currency codes",
+        ));
     }
     let mut out = Vec::with_capacity(raw.len());
     for code in raw {
         if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(ApiError::field("currencies", format!("{code:?} is not a 3-letter uppercase code")));
+            return Err(ApiError::field(
+                "currencies",
+                format!("{code:?} is not a 3-letter uppercase code"),
+            ));
         }
         if !out.contains(code) {
             out.push(code.clone());
@@ -141,15 +165,29 @@ mod tests {
         for ok in ["default", "acme", "a", "acme-2"] {
             assert!(TenantSlug::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "Acme", "-acme", "acme-", "ac me", "ac_me", &"a".repeat(51)] {
+        for bad in [
+            "",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac me",
+            "ac_me",
+            &"a".repeat(51),
+        ] {
             assert!(TenantSlug::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn host_headers() {
-        assert_eq!(Hostname::from_host_header("Market.Example.com:8080").map(|h| h.0), Some("market.example.com".into()));
-        assert_eq!(Hostname::from_host_header("127.0.0.1:3001").map(|h| h.0), Some("127.0.0.1".into()));
+        assert_eq!(
+            Hostname::from_host_header("Market.Example.com:8080").map(|h| h.0),
+            Some("market.example.com".into())
+        );
+        assert_eq!(
+            Hostname::from_host_header("127.0.0.1:3001").map(|h| h.0),
+            Some("127.0.0.1".into())
+        );
         assert!(Hostname::from_host_header("bad host").is_none());
         assert!(Hostname::parse("-x.com").is_err());
     }

@@ -10,14 +10,19 @@ const COLUMNS: &str = "t.id, t.slug, t.name, t.status, t.fee_rate, t.currencies,
 
 #[tracing::instrument(name = "db.tenant_by_slug", skip(conn))]
 pub async fn find_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<Tenant>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM tenants t WHERE t.slug = $1")))
-        .bind(slug)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tenants t WHERE t.slug = $1"
+    )))
+    .bind(slug)
+    .fetch_optional(conn)
+    .await
 }
 
 #[tracing::instrument(name = "db.tenant_by_hostname", skip(conn))]
-pub async fn find_by_hostname(conn: &mut PgConnection, hostname: &str) -> sqlx::Result<Option<Tenant>> {
+pub async fn find_by_hostname(
+    conn: &mut PgConnection,
+    hostname: &str,
+) -> sqlx::Result<Option<Tenant>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tenants t JOIN tenant_hostnames h ON h.tenant_id = t.id WHERE h.hostname = $1"
     )))
@@ -28,9 +33,11 @@ pub async fn find_by_hostname(conn: &mut PgConnection, hostname: &str) -> sqlx::
 
 #[tracing::instrument(name = "db.tenant_default", skip(conn))]
 pub async fn find_default(conn: &mut PgConnection) -> sqlx::Result<Tenant> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM tenants t WHERE t.is_default")))
-        .fetch_one(conn)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tenants t WHERE t.is_default"
+    )))
+    .fetch_one(conn)
+    .await
 }
 
 pub struct NewTenant<'a> {
@@ -63,7 +70,11 @@ pub struct TenantChanges<'a> {
 }
 
 #[tracing::instrument(name = "db.tenant_update", skip(conn, c))]
-pub async fn update(conn: &mut PgConnection, tenant: Uuid, c: TenantChanges<'_>) -> sqlx::Result<Tenant> {
+pub async fn update(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    c: TenantChanges<'_>,
+) -> sqlx::Result<Tenant> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE tenants AS t SET name = COALESCE($2, name), fee_rate = COALESCE($3, fee_rate),
                 currencies = COALESCE($4, currencies), status = COALESCE($5, status), updated_at = now()
@@ -79,8 +90,15 @@ pub async fn update(conn: &mut PgConnection, tenant: Uuid, c: TenantChanges<'_>)
 }
 
 #[tracing::instrument(name = "db.tenant_replace_hostnames", skip(conn, hostnames))]
-pub async fn replace_hostnames(conn: &mut PgConnection, tenant: Uuid, hostnames: &[Hostname]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM tenant_hostnames WHERE tenant_id = $1").bind(tenant).execute(&mut *conn).await?;
+pub async fn replace_hostnames(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    hostnames: &[Hostname],
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM tenant_hostnames WHERE tenant_id = $1")
+        .bind(tenant)
+        .execute(&mut *conn)
+        .await?;
     let names: Vec<&str> = hostnames.iter().map(Hostname::as_str).collect();
     sqlx::query("INSERT INTO tenant_hostnames (hostname, tenant_id) SELECT unnest($2::text[]), $1")
         .bind(tenant)
@@ -92,16 +110,22 @@ pub async fn replace_hostnames(conn: &mut PgConnection, tenant: Uuid, hostnames:
 
 #[tracing::instrument(name = "db.tenant_hostnames", skip(conn))]
 pub async fn hostnames(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT hostname FROM tenant_hostnames WHERE tenant_id = $1 ORDER BY hostname")
-        .bind(tenant)
-        .fetch_all(conn)
-        .await
+    sqlx::query_scalar(
+        "SELECT hostname FROM tenant_hostnames WHERE tenant_id = $1 ORDER BY hostname",
+    )
+    .bind(tenant)
+    .fetch_all(conn)
+    .await
 }
 
 /// A page of tenants in creation order. The tenants table is small (one row per marketplace),
 /// so OFFSET and an exact count are fine here.
 #[tracing::instrument(name = "db.tenant_list", skip(conn))]
-pub async fn list(conn: &mut PgConnection, limit: i64, offset: i64) -> sqlx::Result<(Vec<Tenant>, i64)> {
+pub async fn list(
+    conn: &mut PgConnection,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<Tenant>, i64)> {
     let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tenants t ORDER BY t.created_at, t.id LIMIT $1 OFFSET $2"
     )))
@@ -109,6 +133,8 @@ pub async fn list(conn: &mut PgConnection, limit: i64, offset: i64) -> sqlx::Res
     .bind(offset)
     .fetch_all(&mut *conn)
     .await?;
-    let total = sqlx::query_scalar("SELECT count(*) FROM tenants").fetch_one(conn).await?;
+    let total = sqlx::query_scalar("SELECT count(*) FROM tenants")
+        .fetch_one(conn)
+        .await?;
     Ok((rows, total))
 }

@@ -6,11 +6,11 @@
 use super::domain::{Hostname, Tenant, TenantSlug, TenantStatus};
 use super::repo;
 use crate::error::{ApiError, ErrorCode};
+use crate::http::middleware::RequestSpan;
+use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header::{HOST, HeaderMap};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use crate::http::middleware::RequestSpan;
-use crate::state::AppState;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,9 +29,12 @@ enum Key {
     Default,
 }
 
+/// A cached lookup: the tenant (or its absence) and when it was read.
+type Entry = (Option<Arc<Tenant>>, Instant);
+
 #[derive(Clone, Default)]
 pub struct TenantResolver {
-    cache: Arc<RwLock<HashMap<Key, (Option<Arc<Tenant>>, Instant)>>>,
+    cache: Arc<RwLock<HashMap<Key, Entry>>>,
 }
 
 /// The outcome of resolution, stored in the request extensions by the request middleware.
@@ -47,7 +50,10 @@ impl TenantResolver {
 
     fn cached(&self, key: &Key) -> Option<Option<Arc<Tenant>>> {
         let cache = self.cache.read().ok()?;
-        cache.get(key).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(t, _)| t.clone())
+        cache
+            .get(key)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(t, _)| t.clone())
     }
 
     fn store(&self, key: Key, value: Option<Arc<Tenant>>) {
@@ -83,29 +89,39 @@ impl TenantResolver {
         let tenant = match headers.get(TENANT_HEADER).filter(|_| allow_header) {
             Some(raw) => {
                 let unknown = |s: &str| {
-                    ApiError::new(ErrorCode::TenantNotFound, format!("No tenant with slug {s:?} (from the X-Tenant header)"))
+                    ApiError::new(
+                        ErrorCode::TenantNotFound,
+                        format!("No tenant with slug {s:?} (from the X-Tenant header)"),
+                    )
                 };
                 let raw = raw.to_str().map_err(|_| unknown("<non-ASCII>"))?.trim();
                 let slug = TenantSlug::parse(raw).map_err(|_| unknown(raw))?;
-                self.lookup(db, Key::Slug(slug.as_str().to_owned())).await?.ok_or_else(|| unknown(raw))?
+                self.lookup(db, Key::Slug(slug.as_str().to_owned()))
+                    .await?
+                    .ok_or_else(|| unknown(raw))?
             }
             None => {
-                let host = headers.get(HOST).and_then(|h| h.to_str().ok()).and_then(Hostname::from_host_header);
+                let host = headers
+                    .get(HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .and_then(Hostname::from_host_header);
                 let by_host = match host {
                     Some(host) => self.lookup(db, Key::Host(host.as_str().to_owned())).await?,
                     None => None,
                 };
                 match by_host {
                     Some(tenant) => tenant,
-                    None => self
-                        .lookup(db, Key::Default)
-                        .await?
-                        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("default tenant missing")))?,
+                    None => self.lookup(db, Key::Default).await?.ok_or_else(|| {
+                        ApiError::internal(anyhow::anyhow!("default tenant missing"))
+                    })?,
                 }
             }
         };
         if tenant.status == TenantStatus::Suspended {
-            return Err(ApiError::new(ErrorCode::TenantSuspended, format!("The marketplace {:?} is suspended", tenant.slug)));
+            return Err(ApiError::new(
+                ErrorCode::TenantSuspended,
+                format!("The marketplace {:?} is suspended", tenant.slug),
+            ));
         }
         Ok(tenant)
     }
@@ -132,7 +148,8 @@ impl CurrentTenant {
                     .resolve(&state.db, req.headers(), state.settings.allow_tenant_header)
                     .await
                     .map_err(Arc::new);
-                if let (Ok(tenant), Some(span)) = (&outcome, req.extensions().get::<RequestSpan>()) {
+                if let (Ok(tenant), Some(span)) = (&outcome, req.extensions().get::<RequestSpan>())
+                {
                     span.0.record("tenant", tenant.slug.as_str());
                 }
                 let resolved = Resolved(outcome);

@@ -154,7 +154,11 @@ pub async fn list_tenants(
 ) -> ApiResult<web::Json<Page<TenantView>>> {
     let page = query.parse()?;
     let (tenants, total) = service::list(&state, page).await?;
-    Ok(web::Json(Page::new(tenants.into_iter().map(TenantView::new).collect(), total, page)))
+    Ok(web::Json(Page::new(
+        tenants.into_iter().map(TenantView::new).collect(),
+        total,
+        page,
+    )))
 }
 
 /// One tenant by slug.
@@ -175,7 +179,9 @@ pub async fn get_tenant(
     _: PlatformOperator,
     slug: web::Path<String>,
 ) -> ApiResult<web::Json<TenantView>> {
-    Ok(web::Json(TenantView::new(service::get(&state, &slug).await?)))
+    Ok(web::Json(TenantView::new(
+        service::get(&state, &slug).await?,
+    )))
 }
 
 /// Change a tenant's name, hostnames, fee rate, currencies or status.
@@ -209,7 +215,9 @@ pub async fn update_tenant(
         currencies: body.currencies,
         status: body.status,
     };
-    Ok(web::Json(TenantView::new(service::update(&state, &slug, patch).await?)))
+    Ok(web::Json(TenantView::new(
+        service::update(&state, &slug, patch).await?,
+    )))
 }
 
 /// Create the tenant's admin, or promote the existing user with that email.
@@ -237,11 +245,23 @@ pub async fn create_admin(
     Json(body): Json<CreateAdminRequest>,
 ) -> ApiResult<HttpResponse> {
     let tenant = service::require(&state, &slug).await?;
-    let (user, created) = create_or_promote_admin(&state, tenant.id, &body.email, &body.password, &body.name).await?;
-    let body = AdminBootstrapResponse { user: UserSummary::from(&user), created };
-    Ok(if created { HttpResponse::Created().json(body) } else { HttpResponse::Ok().json(body) })
+    let (user, created) =
+        create_or_promote_admin(&state, tenant.id, &body.email, &body.password, &body.name).await?;
+    let body = AdminBootstrapResponse {
+        user: UserSummary::from(&user),
+        created,
+    };
+    Ok(if created {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_tenant).service(list_tenants).service(get_tenant).service(update_tenant).service(create_admin);
+    cfg.service(create_tenant)
+        .service(list_tenants)
+        .service(get_tenant)
+        .service(update_tenant)
+        .service(create_admin);
 }

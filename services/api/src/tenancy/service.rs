@@ -1,6 +1,8 @@
 //! Platform-operator use-cases: create, list, read and configure tenants.
 
-use super::domain::{Tenant, TenantSlug, TenantStatus, parse_currencies, parse_fee_rate, parse_hostnames};
+use super::domain::{
+    Tenant, TenantSlug, TenantStatus, parse_currencies, parse_fee_rate, parse_hostnames,
+};
 use super::repo::{self, NewTenant, TenantChanges};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::http::pagination::PageRequest;
@@ -26,13 +28,17 @@ pub struct TenantPatch {
 fn parse_name(raw: &str) -> ApiResult<String> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::field("name", "must be 1-100 characters without control characters"));
+        return Err(ApiError::field(
+            "name",
+            "must be 1-100 characters without control characters",
+        ));
     }
     Ok(name.to_owned())
 }
 
 fn hostname_taken() -> ApiError {
-    ApiError::conflict("A hostname is already used by another tenant").with_details(serde_json::json!({"field": "hostnames"}))
+    ApiError::conflict("A hostname is already used by another tenant")
+        .with_details(serde_json::json!({"field": "hostnames"}))
 }
 
 pub async fn create(state: &AppState, input: TenantInput) -> ApiResult<(Tenant, Vec<String>)> {
@@ -50,13 +56,22 @@ pub async fn create(state: &AppState, input: TenantInput) -> ApiResult<(Tenant, 
     let mut tx = state.db.begin().await?;
     let tenant = repo::insert(
         &mut tx,
-        NewTenant { id: Uuid::now_v7(), slug: slug.as_str(), name: &name, fee_rate, currencies: &currencies },
+        NewTenant {
+            id: Uuid::now_v7(),
+            slug: slug.as_str(),
+            name: &name,
+            fee_rate,
+            currencies: &currencies,
+        },
     )
     .await
     .on_constraint("tenants_slug_key", || {
-        ApiError::conflict(format!("The slug {:?} is taken", slug.as_str())).with_details(serde_json::json!({"field": "slug"}))
+        ApiError::conflict(format!("The slug {:?} is taken", slug.as_str()))
+            .with_details(serde_json::json!({"field": "slug"}))
     })?;
-    repo::replace_hostnames(&mut tx, tenant.id, &hostnames).await.on_constraint("tenant_hostnames_pkey", hostname_taken)?;
+    repo::replace_hostnames(&mut tx, tenant.id, &hostnames)
+        .await
+        .on_constraint("tenant_hostnames_pkey", hostname_taken)?;
     let hostnames = repo::hostnames(&mut tx, tenant.id).await?;
     tx.commit().await?;
     state.tenants.invalidate();
@@ -72,10 +87,15 @@ pub async fn get(state: &AppState, slug: &str) -> ApiResult<(Tenant, Vec<String>
 
 async fn find(conn: &mut sqlx::PgConnection, slug: &str) -> ApiResult<Tenant> {
     let slug = TenantSlug::parse(slug).map_err(|_| ApiError::not_found("Tenant"))?;
-    repo::find_by_slug(conn, slug.as_str()).await?.ok_or_else(|| ApiError::not_found("Tenant"))
+    repo::find_by_slug(conn, slug.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))
 }
 
-pub async fn list(state: &AppState, page: PageRequest) -> ApiResult<(Vec<(Tenant, Vec<String>)>, i64)> {
+pub async fn list(
+    state: &AppState,
+    page: PageRequest,
+) -> ApiResult<(Vec<(Tenant, Vec<String>)>, i64)> {
     let mut conn = state.db.acquire().await?;
     let (tenants, total) = repo::list(&mut conn, page.limit(), page.offset()).await?;
     let mut out = Vec::with_capacity(tenants.len());
@@ -86,12 +106,28 @@ pub async fn list(state: &AppState, page: PageRequest) -> ApiResult<(Vec<(Tenant
     Ok((out, total))
 }
 
-pub async fn update(state: &AppState, slug: &str, patch: TenantPatch) -> ApiResult<(Tenant, Vec<String>)> {
+pub async fn update(
+    state: &AppState,
+    slug: &str,
+    patch: TenantPatch,
+) -> ApiResult<(Tenant, Vec<String>)> {
     let name = patch.name.as_deref().map(parse_name).transpose()?;
-    let hostnames = patch.hostnames.as_deref().map(parse_hostnames).transpose()?;
+    let hostnames = patch
+        .hostnames
+        .as_deref()
+        .map(parse_hostnames)
+        .transpose()?;
     let fee_rate = patch.fee_rate.as_deref().map(parse_fee_rate).transpose()?;
-    let currencies = patch.currencies.as_deref().map(parse_currencies).transpose()?;
-    let status = patch.status.as_deref().map(TenantStatus::parse).transpose()?;
+    let currencies = patch
+        .currencies
+        .as_deref()
+        .map(parse_currencies)
+        .transpose()?;
+    let status = patch
+        .status
+        .as_deref()
+        .map(TenantStatus::parse)
+        .transpose()?;
 
     let mut tx = state.db.begin().await?;
     let tenant = find(&mut tx, slug).await?;
@@ -101,11 +137,18 @@ pub async fn update(state: &AppState, slug: &str, patch: TenantPatch) -> ApiResu
     let tenant = repo::update(
         &mut tx,
         tenant.id,
-        TenantChanges { name: name.as_deref(), fee_rate, currencies: currencies.as_deref(), status },
+        TenantChanges {
+            name: name.as_deref(),
+            fee_rate,
+            currencies: currencies.as_deref(),
+            status,
+        },
     )
     .await?;
     if let Some(hostnames) = &hostnames {
-        repo::replace_hostnames(&mut tx, tenant.id, hostnames).await.on_constraint("tenant_hostnames_pkey", hostname_taken)?;
+        repo::replace_hostnames(&mut tx, tenant.id, hostnames)
+            .await
+            .on_constraint("tenant_hostnames_pkey", hostname_taken)?;
     }
     let hostnames = repo::hostnames(&mut tx, tenant.id).await?;
     tx.commit().await?;
