@@ -123,27 +123,56 @@ async fn admin_create_admin_creates_then_promotes() {
 #[tokio::test]
 async fn serve_prints_its_address_and_stops_gracefully_on_sigterm() {
     let app = spawn_app().await;
+    let (mut child, address) = serve(&app, &[]);
+    let health = reqwest::get(format!("{address}/api/health")).await.expect("request");
+    assert_eq!(health.status().as_u16(), 200);
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill").success());
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}
+
+/// Starts the real binary against the test database and returns it with its base URL.
+fn serve(app: &TestApp, extra: &[(&str, &str)]) -> (std::process::Child, String) {
     let url = app.state.settings.database_url.expose().to_owned();
-    let mut child = clawrent(&[("DATABASE_URL", &url), ("PORT", "0"), ("LOG_FORMAT", "json")])
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut vars = vec![("DATABASE_URL", url.as_str()), ("PORT", "0"), ("LOG_FORMAT", "json")];
+    vars.extend_from_slice(extra);
+    let mut child = clawrent(&vars).arg("serve").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    let mut reader = BufReader::new(stdout);
-    // RUST_LOG=warn: the only stdout lines are warnings (JSON) and the address line.
     while !line.starts_with("clawrent listening on ") {
         line.clear();
         assert!(reader.read_line(&mut line).expect("read") > 0, "exited before listening");
     }
     let address = line.trim_start_matches("clawrent listening on ").split_whitespace().next().expect("address").to_owned();
+    (child, address)
+}
+
+#[tokio::test]
+async fn traces_are_exported_over_otlp_http_when_an_endpoint_is_set() {
+    use std::io::{Read, Write};
+    let app = spawn_app().await;
+    // A minimal OTLP/HTTP collector: records the request line of every POST it receives.
+    let collector = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", collector.local_addr().expect("addr"));
+    let received = std::thread::spawn(move || {
+        collector.set_nonblocking(false).expect("blocking");
+        let (mut stream, _) = collector.accept().expect("the exporter connects");
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
+        let mut buffer = vec![0u8; 64 * 1024];
+        let read = stream.read(&mut buffer).unwrap_or(0);
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n");
+        String::from_utf8_lossy(&buffer[..read]).lines().next().unwrap_or_default().to_owned()
+    });
+
+    // Spans below the RUST_LOG level are neither logged nor exported.
+    let (child, address) = serve(&app, &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("RUST_LOG", "info")]);
     let health = reqwest::get(format!("{address}/api/health")).await.expect("request");
     assert_eq!(health.status().as_u16(), 200);
-
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
-    assert!(killed.success());
+    // SIGTERM flushes the batch exporter on the way out.
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill").success());
+    let mut child = child;
     let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
-    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    assert!(status.success(), "{status:?}");
+    let request_line = tokio::task::spawn_blocking(move || received.join().expect("collector")).await.expect("join");
+    assert_eq!(request_line, "POST /v1/traces HTTP/1.1");
 }
