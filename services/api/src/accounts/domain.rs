@@ -118,9 +118,7 @@ impl Password {
             return Err(weak("must be at most 128 characters"));
         }
         let lower = raw.to_lowercase();
-        if COMMON_PASSWORDS.contains(&lower.as_str())
-            || raw.chars().all(|c| raw.starts_with(c))
-        {
+        if COMMON_PASSWORDS.contains(&lower.as_str()) || raw.chars().all(|c| raw.starts_with(c)) {
             return Err(weak("is too common; choose a less guessable one"));
         }
         if lower == email.as_str() || lower == email.as_str().split('@').next().unwrap_or_default()

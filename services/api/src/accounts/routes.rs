@@ -1,10 +1,10 @@
 //! `/api/auth/*`: verification, registration, login, the current user, API keys.
 
 use super::domain::{User, UserRole, parse_key_name};
-use super::repo::{self, ApiKeyRow};
+use super::repo::ApiKeyRow;
 use super::service::{self, Registration};
 use crate::auth::principal::Principal;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Json, OptionalJson, client_ip};
 use crate::http::pagination::{Page, PageQuery};
 use crate::state::AppState;
@@ -337,15 +337,7 @@ pub async fn list_api_keys(
     query: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<ApiKeyView>>> {
     let page = query.parse()?;
-    let mut conn = state.db.acquire().await?;
-    let (rows, total) = repo::list_api_keys(
-        &mut conn,
-        principal.tenant_id(),
-        principal.user_id,
-        page.limit(),
-        page.offset(),
-    )
-    .await?;
+    let (rows, total) = service::list_api_keys(&state, &principal, page).await?;
     Ok(web::Json(Page::new(
         rows.into_iter().map(ApiKeyView::from).collect(),
         total,
@@ -371,18 +363,7 @@ pub async fn revoke_api_key(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<SuccessResponse>> {
-    let mut conn = state.db.acquire().await?;
-    let revoked = repo::revoke_api_key(
-        &mut conn,
-        principal.tenant_id(),
-        principal.user_id,
-        id.into_inner(),
-        state.clock.now(),
-    )
-    .await?;
-    if !revoked {
-        return Err(ApiError::not_found("API key"));
-    }
+    service::revoke_api_key(&state, &principal, id.into_inner()).await?;
     Ok(web::Json(SuccessResponse { success: true }))
 }
 

@@ -6,6 +6,7 @@ use crate::auth::password::Verification;
 use crate::auth::principal::Principal;
 use crate::auth::tokens::{self, DISPLAY_PREFIX_LEN};
 use crate::error::{ApiError, ApiResult, ErrorCode, OnConstraint};
+use crate::http::pagination::PageRequest;
 use crate::mail::OutgoingMail;
 use crate::state::AppState;
 use crate::tenancy::domain::Tenant;
@@ -316,6 +317,40 @@ pub async fn create_api_key(
         state.clock.now(),
     )
     .await
+}
+
+pub async fn list_api_keys(
+    state: &AppState,
+    principal: &Principal,
+    page: PageRequest,
+) -> ApiResult<(Vec<repo::ApiKeyRow>, i64)> {
+    let mut conn = state.db.acquire().await?;
+    Ok(repo::list_api_keys(
+        &mut conn,
+        principal.tenant_id(),
+        principal.user_id,
+        page.limit(),
+        page.offset(),
+    )
+    .await?)
+}
+
+/// Revokes one of the caller's keys; another user's key, or an unknown one, is 404.
+pub async fn revoke_api_key(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<()> {
+    let mut conn = state.db.acquire().await?;
+    let revoked = repo::revoke_api_key(
+        &mut conn,
+        principal.tenant_id(),
+        principal.user_id,
+        id,
+        state.clock.now(),
+    )
+    .await?;
+    if revoked {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("API key"))
+    }
 }
 
 /// Creates an admin in the tenant, or promotes the existing user with that email (whose password
