@@ -6,16 +6,24 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 fn binary() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(|_| workspace_root().join("target"), PathBuf::from);
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
     let path = target.join("debug/clawrent");
-    assert!(path.exists(), "{} is missing: run `cargo build --workspace --bins` first (make test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
+        path.display()
+    );
     path
 }
 
 /// The binary with a clean environment plus `vars`.
 fn clawrent(vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(binary());
-    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("RUST_LOG", "warn");
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn");
     for (k, v) in vars {
         command.env(k, v);
     }
@@ -26,8 +34,12 @@ fn clawrent(vars: &[(&str, &str)]) -> Command {
 fn openapi_prints_the_committed_document() {
     let output = clawrent(&[]).arg("openapi").output().expect("run");
     assert!(output.status.success());
-    let committed = std::fs::read_to_string(workspace_root().join("openapi/openapi.json")).expect("file");
-    assert!(String::from_utf8_lossy(&output.stdout) == committed, "openapi/openapi.json is stale: run `make openapi`");
+    let committed =
+        std::fs::read_to_string(workspace_root().join("openapi/openapi.json")).expect("file");
+    assert!(
+        String::from_utf8_lossy(&output.stdout) == committed,
+        "openapi/openapi.json is stale: run `make openapi`"
+    );
 }
 
 #[test]
@@ -40,11 +52,17 @@ fn an_invalid_value_stops_the_process_with_one_line_naming_the_variable() {
         ("SMTP_URL", "http://mail.example.com"),
     ];
     for (name, value) in cases {
-        let output = clawrent(&[(name, value)]).arg("serve").output().expect("run");
+        let output = clawrent(&[(name, value)])
+            .arg("serve")
+            .output()
+            .expect("run");
         assert_eq!(output.status.code(), Some(2), "{name}={value}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.trim().lines().count(), 1, "{name}: {stderr}");
-        assert!(stderr.starts_with(&format!("invalid configuration: {name}: ")), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("invalid configuration: {name}: ")),
+            "{stderr}"
+        );
         if name == "JWT_SECRET" {
             assert!(!stderr.contains(value), "a secret is echoed: {stderr}");
         }
@@ -53,7 +71,10 @@ fn an_invalid_value_stops_the_process_with_one_line_naming_the_variable() {
 
 #[test]
 fn production_refuses_to_start_without_a_jwt_secret() {
-    let output = clawrent(&[("CLAWRENT_ENV", "production")]).arg("serve").output().expect("run");
+    let output = clawrent(&[("CLAWRENT_ENV", "production")])
+        .arg("serve")
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("JWT_SECRET"));
 }
@@ -63,27 +84,49 @@ async fn migrate_creates_a_missing_database_and_applies_migrations() {
     let app = spawn_app().await; // provides the server URL convention and cleans nothing of ours
     let name = format!("clawrent_t_{}", uuid::Uuid::now_v7().simple());
     let url = app_database_url(&app, &name);
-    let output = clawrent(&[("DATABASE_URL", &url)]).arg("migrate").output().expect("run");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = clawrent(&[("DATABASE_URL", &url)])
+        .arg("migrate")
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let pool = sqlx::PgPool::connect(&url).await.expect("database exists");
-    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants WHERE slug = 'default'").fetch_one(&pool).await.expect("migrated");
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants WHERE slug = 'default'")
+        .fetch_one(&pool)
+        .await
+        .expect("migrated");
     assert_eq!(tenants, 1);
     pool.close().await;
     // Idempotent.
-    assert!(clawrent(&[("DATABASE_URL", &url)]).arg("migrate").output().expect("run").status.success());
+    assert!(
+        clawrent(&[("DATABASE_URL", &url)])
+            .arg("migrate")
+            .output()
+            .expect("run")
+            .status
+            .success()
+    );
     drop_database(&app, &name).await;
 }
 
 fn app_database_url(app: &TestApp, name: &str) -> String {
     let own = app.state.settings.database_url.expose();
-    format!("{}/{name}", own.rsplit_once('/').expect("url has a database").0)
+    format!(
+        "{}/{name}",
+        own.rsplit_once('/').expect("url has a database").0
+    )
 }
 
 async fn drop_database(app: &TestApp, name: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-        .execute(&app.db)
-        .await
-        .expect("drop");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&app.db)
+    .await
+    .expect("drop");
 }
 
 #[tokio::test]
@@ -93,29 +136,65 @@ async fn admin_create_admin_creates_then_promotes() {
     let tenant = app.create_tenant("cli").await;
     let email = unique_email("cli-admin");
     let run = |email: &str| {
-        clawrent(&[("DATABASE_URL", &url), ("AUTO_MIGRATE", "false"), ("CLAWRENT_ADMIN_PASSWORD", PASSWORD)])
-            .args(["admin", "create-admin", "--tenant", &tenant, "--email", email, "--name", "Boss"])
-            .output()
-            .expect("run")
+        clawrent(&[
+            ("DATABASE_URL", &url),
+            ("AUTO_MIGRATE", "false"),
+            ("CLAWRENT_ADMIN_PASSWORD", PASSWORD),
+        ])
+        .args([
+            "admin",
+            "create-admin",
+            "--tenant",
+            &tenant,
+            "--email",
+            email,
+            "--name",
+            "Boss",
+        ])
+        .output()
+        .expect("run")
     };
     let output = run(&email);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("created admin"));
-    let login = app.login(&email, PASSWORD, &Auth::none().tenant(&tenant)).await.expect(200);
+    let login = app
+        .login(&email, PASSWORD, &Auth::none().tenant(&tenant))
+        .await
+        .expect(200);
     assert_eq!(login.body["user"]["role"], "admin");
     // Not in the default tenant.
-    app.login(&email, PASSWORD, &Auth::none()).await.expect_error(401, "INVALID_CREDENTIALS");
+    app.login(&email, PASSWORD, &Auth::none())
+        .await
+        .expect_error(401, "INVALID_CREDENTIALS");
 
     let consumer = app.signup_in(Some(&tenant)).await;
     let output = run(&consumer.email);
-    assert!(String::from_utf8_lossy(&output.stdout).starts_with("promoted admin"), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).starts_with("promoted admin"),
+        "{output:?}"
+    );
     let me = app.me(&consumer.auth()).await.expect(200);
     assert_eq!(me.body["role"], "admin");
 
-    let unknown = clawrent(&[("DATABASE_URL", &url), ("AUTO_MIGRATE", "false"), ("CLAWRENT_ADMIN_PASSWORD", PASSWORD)])
-        .args(["admin", "create-admin", "--tenant", "no-such-tenant", "--email", &email])
-        .output()
-        .expect("run");
+    let unknown = clawrent(&[
+        ("DATABASE_URL", &url),
+        ("AUTO_MIGRATE", "false"),
+        ("CLAWRENT_ADMIN_PASSWORD", PASSWORD),
+    ])
+    .args([
+        "admin",
+        "create-admin",
+        "--tenant",
+        "no-such-tenant",
+        "--email",
+        &email,
+    ])
+    .output()
+    .expect("run");
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("Tenant not found"));
 }
@@ -123,27 +202,59 @@ async fn admin_create_admin_creates_then_promotes() {
 #[tokio::test]
 async fn serve_prints_its_address_and_stops_gracefully_on_sigterm() {
     let app = spawn_app().await;
-    let (mut child, address) = serve(&app, &[]);
-    let health = reqwest::get(format!("{address}/api/health")).await.expect("request");
+    let (child, address) = serve(&app, &[]);
+    let health = reqwest::get(format!("{address}/api/health"))
+        .await
+        .expect("request");
     assert_eq!(health.status().as_u16(), 200);
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill").success());
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    let status = terminate(child).await;
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}
+
+/// Sends SIGTERM and waits for the process to exit.
+async fn terminate(mut child: std::process::Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    let signalled = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(signalled.success());
+    tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait")
 }
 
 /// Starts the real binary against the test database and returns it with its base URL.
 fn serve(app: &TestApp, extra: &[(&str, &str)]) -> (std::process::Child, String) {
     let url = app.state.settings.database_url.expose().to_owned();
-    let mut vars = vec![("DATABASE_URL", url.as_str()), ("PORT", "0"), ("LOG_FORMAT", "json")];
+    let mut vars = vec![
+        ("DATABASE_URL", url.as_str()),
+        ("PORT", "0"),
+        ("LOG_FORMAT", "json"),
+    ];
     vars.extend_from_slice(extra);
-    let mut child = clawrent(&vars).arg("serve").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+    let mut child = clawrent(&vars)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
     let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     while !line.starts_with("clawrent listening on ") {
         line.clear();
-        assert!(reader.read_line(&mut line).expect("read") > 0, "exited before listening");
+        assert!(
+            reader.read_line(&mut line).expect("read") > 0,
+            "exited before listening"
+        );
     }
-    let address = line.trim_start_matches("clawrent listening on ").split_whitespace().next().expect("address").to_owned();
+    let address = line
+        .trim_start_matches("clawrent listening on ")
+        .split_whitespace()
+        .next()
+        .expect("address")
+        .to_owned();
     (child, address)
 }
 
@@ -157,22 +268,38 @@ async fn traces_are_exported_over_otlp_http_when_an_endpoint_is_set() {
     let received = std::thread::spawn(move || {
         collector.set_nonblocking(false).expect("blocking");
         let (mut stream, _) = collector.accept().expect("the exporter connects");
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .expect("timeout");
         let mut buffer = vec![0u8; 64 * 1024];
         let read = stream.read(&mut buffer).unwrap_or(0);
-        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n");
-        String::from_utf8_lossy(&buffer[..read]).lines().next().unwrap_or_default().to_owned()
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n",
+        );
+        String::from_utf8_lossy(&buffer[..read])
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
     });
 
     // Spans below the RUST_LOG level are neither logged nor exported.
-    let (child, address) = serve(&app, &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("RUST_LOG", "info")]);
-    let health = reqwest::get(format!("{address}/api/health")).await.expect("request");
+    let (child, address) = serve(
+        &app,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("RUST_LOG", "info"),
+        ],
+    );
+    let health = reqwest::get(format!("{address}/api/health"))
+        .await
+        .expect("request");
     assert_eq!(health.status().as_u16(), 200);
     // SIGTERM flushes the batch exporter on the way out.
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill").success());
-    let mut child = child;
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    let status = terminate(child).await;
     assert!(status.success(), "{status:?}");
-    let request_line = tokio::task::spawn_blocking(move || received.join().expect("collector")).await.expect("join");
+    let request_line = tokio::task::spawn_blocking(move || received.join().expect("collector"))
+        .await
+        .expect("join");
     assert_eq!(request_line, "POST /v1/traces HTTP/1.1");
 }
