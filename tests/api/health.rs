@@ -10,8 +10,14 @@ async fn health_reports_database_and_redis_up() {
     assert_eq!(reply.body["services"]["redis"], "up");
     let timestamp = reply.body["timestamp"].as_str().expect("timestamp");
     assert_eq!(timestamp.len(), 24, "{timestamp}");
-    assert!(timestamp.ends_with('Z') && timestamp.as_bytes()[19] == b'.', "{timestamp}");
-    assert!(reply.body.get("error").is_none(), "healthy bodies carry no error key");
+    assert!(
+        timestamp.ends_with('Z') && timestamp.as_bytes()[19] == b'.',
+        "{timestamp}"
+    );
+    assert!(
+        reply.body.get("error").is_none(),
+        "healthy bodies carry no error key"
+    );
 }
 
 #[tokio::test]
@@ -40,29 +46,49 @@ async fn an_unreachable_redis_makes_health_and_readiness_fail_but_not_liveness()
 #[tokio::test]
 async fn rate_limited_routes_fail_closed_with_503_when_redis_is_unreachable() {
     let app = spawn_app_with(&[("REDIS_URL", "redis://127.0.0.1:1")]).await;
-    let reply = app.login("someone@example.com", "whatever-password", &Auth::none()).await;
+    let reply = app
+        .login("someone@example.com", "whatever-password", &Auth::none())
+        .await;
     let reply = reply.expect_error(503, "SERVICE_UNAVAILABLE");
     assert_eq!(reply.header("retry-after"), Some("1"));
-    assert!(!reply.text.contains("127.0.0.1:1"), "no internals in 5xx bodies: {}", reply.text);
+    assert!(
+        !reply.text.contains("127.0.0.1:1"),
+        "no internals in 5xx bodies: {}",
+        reply.text
+    );
 }
 
 #[tokio::test]
 async fn an_unreachable_database_makes_readiness_fail_with_503() {
     let app = spawn_app().await;
-    let broken = spawn_replica(&app, &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none"), ("DATABASE_ACQUIRE_TIMEOUT", "1s")]).await;
+    let broken = spawn_replica(
+        &app,
+        &[
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none"),
+            ("DATABASE_ACQUIRE_TIMEOUT", "1s"),
+        ],
+    )
+    .await;
     let ready = broken.get("/readyz", &Auth::none()).await.expect(503);
     assert_eq!(ready.body["services"]["database"], "down");
     // Tenant-scoped requests answer 503 with Retry-After, never a bare 500.
-    let reply = broken.login("someone@example.com", "whatever-password", &Auth::none()).await;
+    let reply = broken
+        .login("someone@example.com", "whatever-password", &Auth::none())
+        .await;
     reply.expect_error(503, "SERVICE_UNAVAILABLE");
 }
 
 #[tokio::test]
 async fn served_openapi_document_equals_the_committed_file() {
     let app = spawn_app().await;
-    let served = app.get("/api/openapi.json", &Auth::none()).await.expect(200).body;
+    let served = app
+        .get("/api/openapi.json", &Auth::none())
+        .await
+        .expect(200)
+        .body;
     let committed: Value = serde_json::from_str(
-        &std::fs::read_to_string(workspace_root().join("openapi/openapi.json")).expect("openapi/openapi.json is committed"),
+        &std::fs::read_to_string(workspace_root().join("openapi/openapi.json"))
+            .expect("openapi/openapi.json is committed"),
     )
     .expect("valid JSON");
     assert!(
@@ -74,21 +100,37 @@ async fn served_openapi_document_equals_the_committed_file() {
 #[tokio::test]
 async fn every_documented_operation_lists_error_responses_with_the_error_schema() {
     let app = spawn_app().await;
-    let doc = app.get("/api/openapi.json", &Auth::none()).await.expect(200).body;
+    let doc = app
+        .get("/api/openapi.json", &Auth::none())
+        .await
+        .expect(200)
+        .body;
     let paths = doc["paths"].as_object().expect("paths");
-    assert!(paths.len() >= 10, "expected the whole API, got {} paths", paths.len());
+    assert!(
+        paths.len() >= 10,
+        "expected the whole API, got {} paths",
+        paths.len()
+    );
     for (path, item) in paths {
         for (method, op) in item.as_object().expect("path item") {
             let responses = op["responses"].as_object().expect("responses");
-            let errors: Vec<&String> = responses.keys().filter(|s| s.starts_with('4') || s.starts_with('5')).collect();
+            let errors: Vec<&String> = responses
+                .keys()
+                .filter(|s| s.starts_with('4') || s.starts_with('5'))
+                .collect();
             if path.starts_with("/healthz") {
                 continue;
             }
-            assert!(!errors.is_empty(), "{method} {path} documents no error response");
+            assert!(
+                !errors.is_empty(),
+                "{method} {path} documents no error response"
+            );
             for status in errors {
                 let schema = &responses[status]["content"]["application/json"]["schema"]["$ref"];
                 assert!(
-                    schema.as_str().is_some_and(|r| r.ends_with("/ErrorBody") || r.ends_with("/HealthResponse")),
+                    schema.as_str().is_some_and(
+                        |r| r.ends_with("/ErrorBody") || r.ends_with("/HealthResponse")
+                    ),
                     "{method} {path} {status} lacks the error schema"
                 );
             }
@@ -101,13 +143,36 @@ async fn interactive_docs_are_served_without_internet() {
     let app = spawn_app().await;
     let redirect = app.get("/docs", &Auth::none()).await;
     assert_eq!(redirect.status.as_u16(), 308);
-    let page = app.request(reqwest::Method::GET, "/docs/", &Auth::none()).send().await.expect("page");
+    let page = app
+        .request(reqwest::Method::GET, "/docs/", &Auth::none())
+        .send()
+        .await
+        .expect("page");
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.expect("html");
     assert!(html.contains("swagger-ui"), "{html}");
-    assert!(!html.contains("https://"), "the page must load nothing from the internet");
-    let bundle = app.request(reqwest::Method::GET, "/docs/swagger-ui-bundle.js", &Auth::none()).send().await.expect("js");
+    assert!(
+        !html.contains("https://"),
+        "the page must load nothing from the internet"
+    );
+    let bundle = app
+        .request(
+            reqwest::Method::GET,
+            "/docs/swagger-ui-bundle.js",
+            &Auth::none(),
+        )
+        .send()
+        .await
+        .expect("js");
     assert_eq!(bundle.status().as_u16(), 200);
-    let init = app.request(reqwest::Method::GET, "/docs/swagger-initializer.js", &Auth::none()).send().await.expect("init");
+    let init = app
+        .request(
+            reqwest::Method::GET,
+            "/docs/swagger-initializer.js",
+            &Auth::none(),
+        )
+        .send()
+        .await
+        .expect("init");
     assert!(init.text().await.expect("js").contains("/api/openapi.json"));
 }

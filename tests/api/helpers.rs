@@ -355,7 +355,11 @@ async fn spawn_on(db_name: &str, redis_prefix: &str, overrides: &[(&str, &str)])
         .await
         .expect("join")
         .expect("the app starts");
-    let db = sqlx::postgres::PgPoolOptions::new().max_connections(3).connect(&database_url).await.expect("test pool");
+    let db = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(3)
+        .connect(&database_url)
+        .await
+        .expect("test pool");
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,

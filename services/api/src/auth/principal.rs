@@ -60,22 +60,25 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("app state missing")))
 }
 
+/// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive).
+fn bearer_token(header: &actix_web::http::header::HeaderValue) -> Result<&str, ApiError> {
+    let malformed = || invalid("Authorization must be 'Bearer <token>'");
+    let header = header.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = header.split_once(' ').ok_or_else(malformed)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(malformed());
+    }
+    Ok(token)
+}
+
 async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     let state = state(&req)?;
     let tenant = CurrentTenant::extract(&req).await?.0;
     let now = state.clock.now();
 
     if let Some(header) = req.headers().get(AUTHORIZATION) {
-        let header = header
-            .to_str()
-            .map_err(|_| invalid("Malformed Authorization header"))?;
-        let (scheme, token) = header
-            .split_once(' ')
-            .ok_or_else(|| invalid("Authorization must be 'Bearer <token>'"))?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(invalid("Authorization must be 'Bearer <token>'"));
-        }
-        let token = token.trim();
+        let token = bearer_token(header)?;
         if token.starts_with(AGENT_TOKEN_PREFIX) {
             // Agent tokens are issued by the agents context (a later migration adds their table);
             // until then no agent token can be valid.
@@ -196,13 +199,7 @@ impl FromRequest for PlatformOperator {
                     "Send 'Authorization: Bearer <platform operator token>'",
                 )
             })?;
-            let token = header
-                .to_str()
-                .ok()
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .unwrap_or_default()
-                .trim();
-            if tokens::constant_time_eq(token, expected.expose()) {
+            if tokens::constant_time_eq(bearer_token(header)?, expected.expose()) {
                 Ok(PlatformOperator)
             } else {
                 Err(invalid("Invalid platform operator token"))

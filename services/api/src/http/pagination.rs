@@ -11,9 +11,21 @@ pub const MAX_LIMIT: u32 = 100;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1-based page number (default 1).
-    pub page: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1)]
+    pub page: Option<String>,
     /// Items per page, 1-100 (default 20).
-    pub limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+}
+
+/// Read as text so that a malformed value gets a message naming its parameter.
+fn number(name: &str, raw: Option<&str>, default: u32) -> ApiResult<u32> {
+    match raw.map(str::trim) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| ApiError::field(name, format!("must be a whole number, got {raw:?}"))),
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -24,8 +36,8 @@ pub struct PageRequest {
 
 impl PageQuery {
     pub fn parse(&self) -> ApiResult<PageRequest> {
-        let page = self.page.unwrap_or(1);
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        let page = number("page", self.page.as_deref(), 1)?;
+        let limit = number("limit", self.limit.as_deref(), DEFAULT_LIMIT)?;
         if page == 0 {
             return Err(ApiError::field("page", "must be 1 or more"));
         }

@@ -69,12 +69,15 @@ pub struct TenantView {
 
 impl TenantView {
     fn new((t, hostnames): (Tenant, Vec<String>)) -> Self {
+        // Postgres returns a zero numeric without its scale; the wire always shows 4 decimals.
+        let mut fee_rate = t.fee_rate;
+        fee_rate.rescale(4);
         Self {
             id: t.id,
             slug: t.slug,
             name: t.name,
             status: t.status,
-            fee_rate: t.fee_rate,
+            fee_rate,
             currencies: t.currencies,
             hostnames,
             is_default: t.is_default,
