@@ -225,8 +225,15 @@ async fn terminate(mut child: std::process::Child) -> std::process::ExitStatus {
         .expect("wait")
 }
 
-/// Starts the real binary against the test database and returns it with its base URL.
-fn serve(app: &TestApp, extra: &[(&str, &str)]) -> (std::process::Child, String) {
+/// Starts the real binary against the test database; returns it, its base URL and its stdout.
+fn serve_with_output(
+    app: &TestApp,
+    extra: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    String,
+    BufReader<std::process::ChildStdout>,
+) {
     let url = app.state.settings.database_url.expose().to_owned();
     let mut vars = vec![
         ("DATABASE_URL", url.as_str()),
@@ -255,7 +262,46 @@ fn serve(app: &TestApp, extra: &[(&str, &str)]) -> (std::process::Child, String)
         .next()
         .expect("address")
         .to_owned();
+    (child, address, reader)
+}
+
+fn serve(app: &TestApp, extra: &[(&str, &str)]) -> (std::process::Child, String) {
+    let (child, address, _) = serve_with_output(app, extra);
     (child, address)
+}
+
+#[tokio::test]
+async fn every_request_logs_one_json_line_with_id_route_tenant_status_and_latency() {
+    let app = spawn_app().await;
+    let (child, address, mut stdout) = serve_with_output(&app, &[("RUST_LOG", "info")]);
+    let client = reqwest::Client::new();
+    let reply = client
+        .delete(format!("{address}/api/auth/api-keys/01a1fccf-d43c-7477-a649-a660dea1a2ca"))
+        .header("x-request-id", "log-test-42")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(reply.status().as_u16(), 401);
+    let status = terminate(child).await;
+    assert!(status.success());
+
+    let mut line = String::new();
+    let mut found = None;
+    while stdout.read_line(&mut line).expect("read") > 0 {
+        if line.contains("log-test-42") && line.contains("request completed") {
+            found = Some(line.clone());
+        }
+        line.clear();
+    }
+    let line = found.expect("a `request completed` line for the request");
+    let entry: serde_json::Value = serde_json::from_str(&line).expect("the line is JSON");
+    let span = &entry["span"];
+    assert_eq!(span["request_id"], "log-test-42", "{line}");
+    assert_eq!(span["http.route"], "/api/auth/api-keys/{id}", "{line}");
+    assert_eq!(span["http.method"], "DELETE", "{line}");
+    assert_eq!(span["tenant"], "default", "{line}");
+    assert_eq!(entry["http.status"], 401, "{line}");
+    assert!(entry["latency_ms"].as_f64().is_some(), "{line}");
 }
 
 #[tokio::test]

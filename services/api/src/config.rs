@@ -151,7 +151,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "seconds in-flight requests get to finish at shutdown",
     ),
     ("LOG_FORMAT", "json", "`json` or `pretty`"),
-    ("RUST_LOG", "info", "log filter (tracing EnvFilter syntax)"),
+    (
+        "RUST_LOG",
+        "info,sqlx=warn",
+        "log and trace filter (tracing EnvFilter syntax)",
+    ),
     (
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "",
