@@ -276,7 +276,9 @@ async fn every_request_logs_one_json_line_with_id_route_tenant_status_and_latenc
     let (child, address, mut stdout) = serve_with_output(&app, &[("RUST_LOG", "info")]);
     let client = reqwest::Client::new();
     let reply = client
-        .delete(format!("{address}/api/auth/api-keys/01a1fccf-d43c-7477-a649-a660dea1a2ca"))
+        .delete(format!(
+            "{address}/api/auth/api-keys/01a1fccf-d43c-7477-a649-a660dea1a2ca"
+        ))
         .header("x-request-id", "log-test-42")
         .send()
         .await

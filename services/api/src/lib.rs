@@ -1,6 +1,7 @@
 //! ClawRent-compatible, multi-tenant agent marketplace backend.
 
 pub mod accounts;
+pub mod agents;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -11,8 +12,10 @@ pub mod health;
 pub mod http;
 pub mod kv;
 pub mod mail;
+pub mod marketplace;
 pub mod openapi;
 pub mod ratelimit;
+pub mod realtime;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

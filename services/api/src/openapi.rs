@@ -20,6 +20,10 @@ or the Host header; without either the default tenant answers.",
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Accounts, email verification, login, API keys"),
+        (name = "agents", description = "Provider side: agents, provider profiles, agent tokens, activation"),
+        (name = "admin", description = "Marketplace admins: provider review and the audit log"),
+        (name = "marketplace", description = "Browse and search agents"),
+        (name = "favorites", description = "A user's favourite agents"),
         (name = "platform", description = "Platform operator: tenants and their first admins"),
         (name = "health", description = "Health, liveness and readiness"),
     )
@@ -53,6 +57,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
     crate::health::configure(cfg);
     crate::accounts::routes::configure(cfg);
     crate::tenancy::routes::configure(cfg);
+    crate::agents::routes::configure(cfg);
+    crate::agents::admin_routes::configure(cfg);
+    crate::marketplace::routes::configure(cfg);
 }
 
 /// The document exactly as the server serves it.

@@ -80,9 +80,7 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     if let Some(header) = req.headers().get(AUTHORIZATION) {
         let token = bearer_token(header)?;
         if token.starts_with(AGENT_TOKEN_PREFIX) {
-            // Agent tokens are issued by the agents context (a later migration adds their table);
-            // until then no agent token can be valid.
-            return Err(invalid("Invalid agent token"));
+            return agent_token_principal(&state, tenant, token).await;
         }
         if token.starts_with(API_KEY_PREFIX) {
             return api_key_principal(&state, tenant, token).await;
@@ -112,6 +110,29 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
         ErrorCode::Unauthorized,
         "Authentication required: send 'Authorization: Bearer <token>' or 'x-api-key: <key>'",
     ))
+}
+
+/// An agent token acts as the agent's owner and identifies the agent.
+async fn agent_token_principal(
+    state: &AppState,
+    tenant: Arc<Tenant>,
+    token: &str,
+) -> Result<Principal, ApiError> {
+    if token.len() > 128 {
+        return Err(invalid("Invalid agent token"));
+    }
+    let mut conn = state.db.acquire().await?;
+    let owner = crate::agents::repo::find_by_token(&mut conn, tenant.id, &tokens::sha256(token))
+        .await?
+        .ok_or_else(|| invalid("Invalid agent token"))?;
+    Ok(Principal {
+        tenant,
+        user_id: owner.owner_id,
+        role: owner.role,
+        credential: Credential::AgentToken {
+            agent_id: owner.agent_id,
+        },
+    })
 }
 
 async fn api_key_principal(

@@ -1,0 +1,366 @@
+//! Agent and provider-profile value types, and the one state machine of the review lifecycle.
+
+use crate::error::{ApiError, ApiResult};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident, $sql:literal, $field:literal, { $($variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+        #[sqlx(type_name = $sql)]
+        pub enum $name {
+            $(#[serde(rename = $text)] #[sqlx(rename = $text)] $variant),*
+        }
+
+        impl $name {
+            pub const ALL: &'static [&'static str] = &[$($text),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            pub fn parse(raw: &str) -> ApiResult<Self> {
+                match raw {
+                    $($text => Ok($name::$variant),)*
+                    _ => Err(ApiError::field($field, format!("must be one of {}", Self::ALL.join(", ")))),
+                }
+            }
+        }
+    };
+}
+
+wire_enum!(AgentRoles, "agent_roles", "roles", { Consumer => "consumer", Both => "both" });
+wire_enum!(OnlineStatus, "online_status", "onlineStatus", { Online => "online", Offline => "offline", Busy => "busy" });
+wire_enum!(
+    /// The review lifecycle of a provider profile.
+    ProfileStatus, "profile_status", "status",
+    { PendingReview => "pending_review", Active => "active", Suspended => "suspended", Rejected => "rejected" }
+);
+wire_enum!(PricingModel, "pricing_model", "pricingModel",
+    { PerSession => "per_session", PerMinute => "per_minute", PerToken => "per_token", Fixed => "fixed" });
+wire_enum!(HostingType, "hosting_type", "hostingType", { SelfHosted => "self_hosted", PlatformHosted => "platform_hosted" });
+wire_enum!(ApprovalMode, "approval_mode", "approvalMode", { Auto => "auto", Manual => "manual" });
+wire_enum!(TransparencyLevel, "transparency_level", "transparencyLevel",
+    { Opaque => "opaque", Moderate => "moderate", Transparent => "transparent" });
+wire_enum!(SlotAssignmentMode, "slot_assignment_mode", "slotAssignmentMode", { Auto => "auto", Manual => "manual" });
+
+/// What happens to a provider profile. Every change of status goes through [`transition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewAction {
+    /// The owner publishes (or resubmits) the profile for review.
+    Submit,
+    Approve,
+    Reject,
+    Suspend,
+    Reinstate,
+}
+
+impl ReviewAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submit => "submit",
+            Self::Approve => "approve",
+            Self::Reject => "reject",
+            Self::Suspend => "suspend",
+            Self::Reinstate => "reinstate",
+        }
+    }
+}
+
+/// The lifecycle: `(none) -submit-> pending_review -approve-> active -suspend-> suspended
+/// -reinstate-> active`; `pending_review -reject-> rejected -submit-> pending_review`;
+/// resubmitting a pending or active profile puts it (back) in review. Anything else is 409
+/// naming the current state.
+pub fn transition(from: Option<ProfileStatus>, action: ReviewAction) -> ApiResult<ProfileStatus> {
+    use ProfileStatus::*;
+    use ReviewAction::*;
+    let to = match (from, action) {
+        (None | Some(PendingReview | Rejected | Active), Submit) => PendingReview,
+        (Some(PendingReview), Approve) => Active,
+        (Some(PendingReview), Reject) => Rejected,
+        (Some(Active), Suspend) => Suspended,
+        (Some(Suspended), Reinstate) => Active,
+        (None, _) => {
+            return Err(ApiError::conflict(
+                "The agent has no provider profile; publish it first",
+            ));
+        }
+        (Some(current), action) => {
+            return Err(ApiError::conflict(format!(
+                "Cannot {} a provider profile whose status is '{}'",
+                action.as_str(),
+                current.as_str()
+            ))
+            .with_details(serde_json::json!({ "status": current.as_str() })));
+        }
+    };
+    Ok(to)
+}
+
+/// 3-50 characters: lowercase letters, digits and inner hyphens; unique per tenant.
+pub fn parse_slug(raw: &str) -> ApiResult<String> {
+    let ok = (3..=50).contains(&raw.len())
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !raw.starts_with('-')
+        && !raw.ends_with('-');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::field(
+            "slug",
+            "must be 3-50 lowercase letters, digits or inner hyphens",
+        ))
+    }
+}
+
+/// Trimmed text of `min..=max` characters without control characters (newlines and tabs allowed
+/// where `multiline`).
+pub fn parse_text(
+    field: &str,
+    raw: &str,
+    min: usize,
+    max: usize,
+    multiline: bool,
+) -> ApiResult<String> {
+    let text = raw.trim();
+    let len = text.chars().count();
+    if len < min || len > max {
+        return Err(ApiError::field(
+            field,
+            format!("must be {min}-{max} characters"),
+        ));
+    }
+    let allowed = |c: char| !c.is_control() || (multiline && (c == '\n' || c == '\t' || c == '\r'));
+    if !text.chars().all(allowed) {
+        return Err(ApiError::field(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Capability {
+    #[schema(example = "coding")]
+    pub category: String,
+    #[schema(example = "Rust review")]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+pub fn parse_capabilities(raw: Vec<Capability>) -> ApiResult<Vec<Capability>> {
+    if raw.len() > 50 {
+        return Err(ApiError::field("capabilities", "at most 50 capabilities"));
+    }
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let at = |f: &str| format!("capabilities[{i}].{f}");
+            let tags = if c.tags.len() > 20 {
+                return Err(ApiError::field(&at("tags"), "at most 20 tags"));
+            } else {
+                c.tags
+                    .iter()
+                    .map(|t| parse_text(&at("tags"), t, 1, 50, false))
+                    .collect::<ApiResult<Vec<_>>>()?
+            };
+            Ok(Capability {
+                category: parse_text(&at("category"), &c.category, 1, 50, false)?.to_lowercase(),
+                name: parse_text(&at("name"), &c.name, 1, 100, false)?,
+                description: if c.description.trim().is_empty() {
+                    String::new()
+                } else {
+                    parse_text(&at("description"), &c.description, 1, 500, true)?
+                },
+                tags,
+            })
+        })
+        .collect()
+}
+
+/// Permission ids such as `system.exec`: 1-100 characters of letters, digits, `.`, `_`, `-`, `:`.
+pub fn parse_permissions(raw: Vec<String>) -> ApiResult<Vec<String>> {
+    if raw.len() > 50 {
+        return Err(ApiError::field(
+            "requiredPermissions",
+            "at most 50 permissions",
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for p in raw {
+        let ok = (1..=100).contains(&p.len())
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-:*".contains(c));
+        if !ok {
+            return Err(ApiError::field(
+                "requiredPermissions",
+                format!("{p:?} is not a permission id like \"system.exec\""),
+            ));
+        }
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// A price: a decimal string, 0 to 1,000,000, at most 4 decimals.
+pub fn parse_price(raw: &str) -> ApiResult<Decimal> {
+    let invalid = || {
+        ApiError::field(
+            "priceAmount",
+            "must be a decimal string such as \"1.00\" (0 to 1000000, at most 4 decimals)",
+        )
+    };
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || !trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(invalid());
+    }
+    let price: Decimal = trimmed.parse().map_err(|_| invalid())?;
+    if price.scale() > 4 || price > Decimal::from(1_000_000) {
+        return Err(invalid());
+    }
+    Ok(price)
+}
+
+/// An absolute http(s) URL. It is stored and shown, never fetched by this server.
+pub fn parse_url(field: &str, raw: &str) -> ApiResult<String> {
+    let url = raw.trim();
+    let invalid = || {
+        ApiError::field(
+            field,
+            "must be an absolute http:// or https:// URL of at most 2048 characters",
+        )
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(invalid)?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_ok = !host.is_empty()
+        && !host.contains('@')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    if url.len() > 2048 || !host_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    Ok(url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ProfileStatus::*;
+    use ReviewAction::*;
+
+    #[test]
+    fn the_lifecycle_allows_exactly_these_transitions() {
+        let states = [
+            None,
+            Some(PendingReview),
+            Some(Active),
+            Some(Suspended),
+            Some(Rejected),
+        ];
+        let actions = [Submit, Approve, Reject, Suspend, Reinstate];
+        let allowed = [
+            (None, Submit, PendingReview),
+            (Some(PendingReview), Submit, PendingReview),
+            (Some(Rejected), Submit, PendingReview),
+            (Some(Active), Submit, PendingReview),
+            (Some(PendingReview), Approve, Active),
+            (Some(PendingReview), Reject, Rejected),
+            (Some(Active), Suspend, Suspended),
+            (Some(Suspended), Reinstate, Active),
+        ];
+        for from in states {
+            for action in actions {
+                let expected = allowed
+                    .iter()
+                    .find(|(f, a, _)| *f == from && *a == action)
+                    .map(|(_, _, to)| *to);
+                match (transition(from, action), expected) {
+                    (Ok(to), Some(want)) => assert_eq!(to, want, "{from:?} {action:?}"),
+                    (Err(e), None) => {
+                        assert_eq!(e.code, crate::error::ErrorCode::Conflict);
+                        if let Some(current) = from {
+                            assert!(
+                                e.message.contains(&format!("'{}'", current.as_str())),
+                                "{}",
+                                e.message
+                            );
+                        }
+                    }
+                    (got, want) => panic!("{from:?} {action:?}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prices() {
+        assert_eq!(parse_price("1.00").ok(), Some(Decimal::new(100, 2)));
+        assert!(parse_price("0").is_ok());
+        for bad in [
+            "",
+            "-1",
+            "1.23456",
+            "1e3",
+            "abc",
+            "1000000.01",
+            " ",
+            "NaN",
+            "1,5",
+        ] {
+            assert!(parse_price(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn slugs_urls_and_permissions() {
+        assert!(parse_slug("my-agent").is_ok());
+        for bad in ["ab", "My-Agent", "-abc", "abc-", "a_b_c", &"a".repeat(51)] {
+            assert!(parse_slug(bad).is_err(), "{bad}");
+        }
+        assert!(parse_url("endpoint", "https://agent.example.com/v1").is_ok());
+        for bad in [
+            "ftp://x",
+            "https://",
+            "javascript:alert(1)",
+            "https://user@host",
+            "https://a b",
+        ] {
+            assert!(parse_url("endpoint", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_permissions(vec!["system.exec".into(), "system.exec".into()]).ok(),
+            Some(vec!["system.exec".to_owned()])
+        );
+        assert!(parse_permissions(vec!["rm -rf".into()]).is_err());
+    }
+
+    #[test]
+    fn capabilities_are_validated_with_their_index() {
+        let bad = vec![Capability {
+            category: " ".into(),
+            name: "x".into(),
+            description: String::new(),
+            tags: vec![],
+        }];
+        let err = parse_capabilities(bad).expect_err("empty category");
+        assert!(
+            err.message.starts_with("capabilities[0].category"),
+            "{}",
+            err.message
+        );
+    }
+}

@@ -1,0 +1,464 @@
+//! `/api/agents/*`: the provider's registry, profile submission, agent tokens, activation, status.
+
+use super::domain::{AgentRoles, Capability};
+use super::service::{self, AgentInput, AgentPatch, TermsInput};
+use super::views::AgentView;
+use crate::auth::principal::Principal;
+use crate::error::{ApiResult, ErrorBody};
+use crate::http::extract::{Json, OptionalJson};
+use crate::http::pagination::{Page, PageQuery};
+use crate::state::AppState;
+use crate::time_format;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAgentRequest {
+    /// 1-100 characters.
+    #[schema(example = "Rust reviewer")]
+    pub name: String,
+    /// 3-50 lowercase letters, digits and hyphens; unique in the marketplace.
+    #[schema(example = "rust-reviewer")]
+    pub slug: String,
+    /// 10-500 characters.
+    pub description: String,
+    /// Up to 5000 characters.
+    pub long_description: Option<String>,
+    pub capabilities: Option<Vec<Capability>>,
+    /// Permission ids such as `system.exec`.
+    pub required_permissions: Option<Vec<String>>,
+}
+
+/// Distinguishes an absent field from an explicit `null`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAgentRequest {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// `null` or `""` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub long_description: Option<Option<String>>,
+    pub capabilities: Option<Vec<Capability>>,
+    pub required_permissions: Option<Vec<String>>,
+}
+
+/// Provider terms. Every field is optional: absent ones keep the current profile's value, or the
+/// default (per_session, "1.00", CNY, self_hosted, manual, moderate, 5 sessions, 1 slot).
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderTermsRequest {
+    /// `per_session`, `per_minute`, `per_token` or `fixed`.
+    pub pricing_model: Option<String>,
+    /// A decimal string such as "1.00" (0 to 1000000, at most 4 decimals). JSON numbers are refused.
+    pub price_amount: Option<String>,
+    /// One of the marketplace's currencies (default CNY).
+    pub currency: Option<String>,
+    /// `self_hosted` or `platform_hosted`.
+    pub hosting_type: Option<String>,
+    /// `auto` or `manual`.
+    pub approval_mode: Option<String>,
+    /// `opaque`, `moderate` or `transparent`.
+    pub transparency_level: Option<String>,
+    /// 1-1000.
+    pub max_concurrent_sessions: Option<i64>,
+    /// 1-100.
+    pub max_consumer_slots: Option<i64>,
+    /// `auto` or `manual`.
+    pub slot_assignment_mode: Option<String>,
+    pub allow_shared_consumer: Option<bool>,
+    /// http(s) URL; stored, never fetched by the server.
+    pub endpoint: Option<String>,
+    /// http(s) URL; stored, never fetched by the server.
+    pub health_check_url: Option<String>,
+}
+
+impl From<ProviderTermsRequest> for TermsInput {
+    fn from(r: ProviderTermsRequest) -> Self {
+        Self {
+            pricing_model: r.pricing_model,
+            price_amount: r.price_amount,
+            currency: r.currency,
+            hosting_type: r.hosting_type,
+            approval_mode: r.approval_mode,
+            transparency_level: r.transparency_level,
+            max_concurrent_sessions: r.max_concurrent_sessions,
+            max_consumer_slots: r.max_consumer_slots,
+            slot_assignment_mode: r.slot_assignment_mode,
+            allow_shared_consumer: r.allow_shared_consumer,
+            endpoint: r.endpoint,
+            health_check_url: r.health_check_url,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MyAgentsQuery {
+    #[param(value_type = Option<u32>)]
+    pub page: Option<String>,
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// `consumer` or `both`.
+    pub roles: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusRequest {
+    /// `online` or `busy` (both need a live /ws/agent connection) or `offline`.
+    pub online_status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentTokenResponse {
+    pub agent_id: Uuid,
+    /// `agt_clawrent_` + 40 characters. Shown only in this response.
+    pub token: String,
+    #[serde(serialize_with = "time_format::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    pub warning: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokeTokenResponse {
+    pub success: bool,
+    pub agent_id: Uuid,
+    /// False when the agent had no token.
+    pub revoked: bool,
+}
+
+/// Register a draft agent.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = []), ("apiKey" = [])),
+    request_body = CreateAgentRequest,
+    responses(
+        (status = 201, description = "Created as a draft", body = AgentView),
+        (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 409, description = "Slug taken (CONFLICT)", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+    )
+)]
+#[post("/api/agents")]
+pub async fn create_agent(
+    state: web::Data<AppState>,
+    principal: Principal,
+    Json(body): Json<CreateAgentRequest>,
+) -> ApiResult<HttpResponse> {
+    let input = AgentInput {
+        name: body.name,
+        slug: body.slug,
+        description: body.description,
+        long_description: body.long_description,
+        capabilities: body.capabilities,
+        required_permissions: body.required_permissions,
+    };
+    let agent = service::create(&state, &principal, input).await?;
+    Ok(HttpResponse::Created().json(AgentView::new(&agent, None)))
+}
+
+/// The caller's agents.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(MyAgentsQuery),
+    responses(
+        (status = 200, description = "A page of agents", body = Page<AgentView>),
+        (status = 400, description = "Invalid page, limit or roles (VALIDATION_ERROR)", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+    )
+)]
+#[get("/api/agents/my")]
+pub async fn my_agents(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<MyAgentsQuery>,
+) -> ApiResult<web::Json<Page<AgentView>>> {
+    let page = PageQuery {
+        page: query.page.clone(),
+        limit: query.limit.clone(),
+    }
+    .parse()?;
+    let roles = query.roles.as_deref().map(AgentRoles::parse).transpose()?;
+    let (agents, total) = service::list_mine(&state, &principal, roles, page).await?;
+    let data = agents
+        .iter()
+        .map(|(a, p)| AgentView::new(a, p.as_ref()))
+        .collect();
+    Ok(web::Json(Page::new(data, total, page)))
+}
+
+/// The agent identified by the agent token used to call this (401 for any other credential).
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The token's agent", body = AgentView),
+        (status = 401, description = "Not an agent token (INVALID_TOKEN, UNAUTHORIZED)", body = ErrorBody),
+    )
+)]
+#[get("/api/agents/me/agent")]
+pub async fn me_agent(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> ApiResult<web::Json<AgentView>> {
+    let (agent, profile) = service::me_agent(&state, &principal).await?;
+    Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
+}
+
+/// One of the caller's agents, with its provider profile.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(("id" = Uuid, Path, description = "Agent id")),
+    responses(
+        (status = 200, description = "The agent", body = AgentView),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 404, description = "Not one of your agents (NOT_FOUND)", body = ErrorBody),
+    )
+)]
+#[get("/api/agents/{id}")]
+pub async fn get_agent(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<AgentView>> {
+    let (agent, profile) = service::get(&state, &principal, id.into_inner()).await?;
+    Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
+}
+
+/// Edit a draft (or rejected) agent's descriptive fields.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(("id" = Uuid, Path, description = "Agent id")),
+    request_body = UpdateAgentRequest,
+    responses(
+        (status = 200, description = "Updated", body = AgentView),
+        (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND", body = ErrorBody),
+        (status = 409, description = "Not editable in its current status (CONFLICT)", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+    )
+)]
+#[patch("/api/agents/{id}")]
+pub async fn update_agent(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    Json(body): Json<UpdateAgentRequest>,
+) -> ApiResult<web::Json<AgentView>> {
+    let patch = AgentPatch {
+        name: body.name,
+        description: body.description,
+        long_description: body.long_description,
+        capabilities: body.capabilities,
+        required_permissions: body.required_permissions,
+    };
+    let (agent, profile) = service::update(&state, &principal, id.into_inner(), patch).await?;
+    Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
+}
+
+async fn submit(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    body: Option<ProviderTermsRequest>,
+) -> ApiResult<AgentView> {
+    let (agent, profile) =
+        service::submit(state, principal, id, body.unwrap_or_default().into()).await?;
+    Ok(AgentView::new(&agent, Some(&profile)))
+}
+
+/// Publish the agent for review (status `pending_review`); the body is optional.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(("id" = Uuid, Path, description = "Agent id")),
+    request_body(content = Option<ProviderTermsRequest>, description = "Optional provider terms"),
+    responses(
+        (status = 200, description = "Submitted; `status` is `pending_review`", body = AgentView),
+        (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND", body = ErrorBody),
+        (status = 409, description = "Suspended profiles cannot be resubmitted (CONFLICT)", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+    )
+)]
+#[post("/api/agents/{id}/publish")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    OptionalJson(body): OptionalJson<ProviderTermsRequest>,
+) -> ApiResult<web::Json<AgentView>> {
+    Ok(web::Json(
+        submit(&state, &principal, id.into_inner(), body).await?,
+    ))
+}
+
+/// Apply as a provider with full control of the terms; returns the full profile.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(("id" = Uuid, Path, description = "Agent id")),
+    request_body(content = Option<ProviderTermsRequest>, description = "Provider terms"),
+    responses(
+        (status = 200, description = "Submitted; the profile is `pending_review`", body = AgentView),
+        (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND", body = ErrorBody),
+        (status = 409, description = "Suspended profiles cannot be resubmitted (CONFLICT)", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+    )
+)]
+#[post("/api/agents/{id}/apply-provider")]
+pub async fn apply_provider(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    OptionalJson(body): OptionalJson<ProviderTermsRequest>,
+) -> ApiResult<web::Json<AgentView>> {
+    Ok(web::Json(
+        submit(&state, &principal, id.into_inner(), body).await?,
+    ))
+}
+
+/// Issue an agent token (shown once); any earlier token stops working.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(("id" = Uuid, Path, description = "Agent id")),
+    responses(
+        (status = 201, description = "Issued", body = AgentTokenResponse),
+        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND", body = ErrorBody),
+    )
+)]
+#[post("/api/agents/{id}/token")]
+pub async fn issue_token(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let issued = service::issue_token(&state, &principal, id.into_inner()).await?;
+    Ok(HttpResponse::Created().json(AgentTokenResponse {
+        agent_id: issued.agent_id,
+        token: issued.token,
+        created_at: issued.created_at,
+        warning: "Store this token now: it is shown only once. Issuing a new token revokes this one.",
+    }))
+}
+
+/// Revoke the agent's token.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(("id" = Uuid, Path, description = "Agent id")),
+    responses(
+        (status = 200, description = "Revoked (or there was none)", body = RevokeTokenResponse),
+        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND", body = ErrorBody),
+    )
+)]
+#[delete("/api/agents/{id}/token")]
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<RevokeTokenResponse>> {
+    let id = id.into_inner();
+    let revoked = service::revoke_token(&state, &principal, id).await?;
+    Ok(web::Json(RevokeTokenResponse {
+        success: true,
+        agent_id: id,
+        revoked,
+    }))
+}
+
+/// Put the agent online: its profile must be `active` and it must hold a live `/ws/agent` connection.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(("id" = Uuid, Path, description = "Agent id")),
+    responses(
+        (status = 200, description = "Online", body = AgentView),
+        (status = 400, description = "\"Provider profile status is '...'\" or \"Agent is not connected via WebSocket\" (VALIDATION_ERROR)", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND", body = ErrorBody),
+        (status = 503, description = "Presence store (Redis) unavailable", body = ErrorBody),
+    )
+)]
+#[post("/api/agents/{id}/activate")]
+pub async fn activate(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<AgentView>> {
+    let (agent, profile) = service::activate(&state, &principal, id.into_inner()).await?;
+    Ok(web::Json(AgentView::new(&agent, Some(&profile))))
+}
+
+/// Set `busy` (and back to `online`) or `offline`.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(("id" = Uuid, Path, description = "Agent id")),
+    request_body = StatusRequest,
+    responses(
+        (status = 200, description = "Updated", body = AgentView),
+        (status = 400, description = "Unknown status, or not connected (VALIDATION_ERROR)", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        (status = 503, description = "Presence store (Redis) unavailable", body = ErrorBody),
+    )
+)]
+#[patch("/api/agents/{id}/status")]
+pub async fn set_status(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    Json(body): Json<StatusRequest>,
+) -> ApiResult<web::Json<AgentView>> {
+    let (agent, profile) =
+        service::set_status(&state, &principal, id.into_inner(), &body.online_status).await?;
+    Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    // `me/agent` and `my` before `{id}`, so the literal paths win.
+    cfg.service(me_agent)
+        .service(my_agents)
+        .service(create_agent)
+        .service(get_agent)
+        .service(update_agent)
+        .service(publish)
+        .service(apply_provider)
+        .service(issue_token)
+        .service(revoke_token)
+        .service(activate)
+        .service(set_status);
+}

@@ -1,0 +1,256 @@
+//! Agent and provider-profile DTOs on the wire (camelCase, money as decimal strings).
+
+use super::domain::{
+    AgentRoles, ApprovalMode, Capability, HostingType, OnlineStatus, PricingModel, ProfileStatus,
+    SlotAssignmentMode, TransparencyLevel,
+};
+use super::repo::{AgentRow, AuditRow, ProfileRow, ReviewItem};
+use crate::time_format;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A price for the wire: at least 2 decimals, no trailing zeros beyond (`"1.00"`, `"0.0125"`).
+pub fn money(amount: Decimal) -> String {
+    let mut value = amount.normalize();
+    if value.scale() < 2 {
+        value.rescale(2);
+    }
+    value.to_string()
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    /// The profile is keyed by its agent: `id` equals `agentId`.
+    pub id: Uuid,
+    pub agent_id: Uuid,
+    pub status: ProfileStatus,
+    pub pricing_model: PricingModel,
+    #[schema(example = "1.00")]
+    pub price_amount: String,
+    #[schema(example = "CNY")]
+    pub currency: String,
+    pub hosting_type: HostingType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check_url: Option<String>,
+    pub transparency_level: TransparencyLevel,
+    pub approval_mode: ApprovalMode,
+    pub max_concurrent_sessions: i32,
+    pub max_consumer_slots: i32,
+    pub slot_assignment_mode: SlotAssignmentMode,
+    pub allow_shared_consumer: bool,
+    #[schema(example = "unverified")]
+    pub verification_level: &'static str,
+    pub total_sessions: i64,
+    #[schema(example = "4.50")]
+    pub avg_rating: String,
+    pub rating_count: i64,
+    #[schema(example = "0.9500")]
+    pub completion_rate: String,
+    /// The admin's reason for the last rejection or suspension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_reason: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "time_format::option::serialize"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub reviewed_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "time_format::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub submitted_at: DateTime<Utc>,
+    #[serde(serialize_with = "time_format::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time_format::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+fn ratio(part: i64, whole: i64, scale: u32) -> String {
+    let mut value = if whole > 0 {
+        Decimal::from(part) / Decimal::from(whole)
+    } else {
+        Decimal::ZERO
+    };
+    value = value.round_dp(scale);
+    value.rescale(scale);
+    value.to_string()
+}
+
+impl From<&ProfileRow> for ProfileView {
+    fn from(p: &ProfileRow) -> Self {
+        Self {
+            id: p.agent_id,
+            agent_id: p.agent_id,
+            status: p.status,
+            pricing_model: p.pricing_model,
+            price_amount: money(p.price_amount),
+            currency: p.currency.clone(),
+            hosting_type: p.hosting_type,
+            endpoint: p.endpoint.clone(),
+            health_check_url: p.health_check_url.clone(),
+            transparency_level: p.transparency_level,
+            approval_mode: p.approval_mode,
+            max_concurrent_sessions: p.max_concurrent_sessions,
+            max_consumer_slots: p.max_consumer_slots,
+            slot_assignment_mode: p.slot_assignment_mode,
+            allow_shared_consumer: p.allow_shared_consumer,
+            verification_level: "unverified",
+            total_sessions: p.total_sessions,
+            avg_rating: ratio(p.rating_sum, p.rating_count, 2),
+            rating_count: p.rating_count,
+            completion_rate: ratio(p.completed_sessions, p.total_sessions, 4),
+            review_reason: p.review_reason.clone(),
+            reviewed_at: p.reviewed_at,
+            submitted_at: p.submitted_at,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentView {
+    pub id: Uuid,
+    /// Same as `id` (some clients read `agentId`).
+    pub agent_id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_description: Option<String>,
+    pub capabilities: Vec<Capability>,
+    pub required_permissions: Vec<String>,
+    pub roles: AgentRoles,
+    pub online_status: OnlineStatus,
+    /// `draft` until published, then the provider profile's status.
+    #[schema(example = "draft")]
+    pub status: &'static str,
+    /// Where the agent runs: `self` (its owner's daemon) or `platform`.
+    #[schema(example = "self")]
+    pub serve_hosting: &'static str,
+    pub has_agent_token: bool,
+    /// The first characters of the current agent token, to recognise it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_token_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_profile: Option<ProfileView>,
+    #[serde(serialize_with = "time_format::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time_format::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AgentView {
+    pub fn new(a: &AgentRow, profile: Option<&ProfileRow>) -> Self {
+        Self {
+            id: a.id,
+            agent_id: a.id,
+            owner_id: a.owner_id,
+            name: a.name.clone(),
+            slug: a.slug.clone(),
+            description: a.description.clone(),
+            long_description: a.long_description.clone(),
+            capabilities: a.capabilities.0.clone(),
+            required_permissions: a.required_permissions.clone(),
+            roles: a.roles,
+            online_status: a.online_status,
+            status: profile.map_or("draft", |p| p.status.as_str()),
+            serve_hosting: match profile.map(|p| p.hosting_type) {
+                Some(HostingType::PlatformHosted) => "platform",
+                _ => "self",
+            },
+            has_agent_token: a.token_prefix.is_some(),
+            agent_token_prefix: a.token_prefix.clone(),
+            provider_profile: profile.map(ProfileView::from),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewItemView {
+    pub agent_id: Uuid,
+    pub agent_name: String,
+    pub agent_slug: String,
+    pub owner_id: Uuid,
+    pub owner_email: String,
+    pub profile: ProfileView,
+}
+
+impl From<&ReviewItem> for ReviewItemView {
+    fn from(r: &ReviewItem) -> Self {
+        Self {
+            agent_id: r.profile.agent_id,
+            agent_name: r.name.clone(),
+            agent_slug: r.slug.clone(),
+            owner_id: r.owner_id,
+            owner_email: r.owner_email.clone(),
+            profile: ProfileView::from(&r.profile),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditView {
+    pub id: Uuid,
+    pub actor_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_email: Option<String>,
+    /// `approve`, `reject`, `suspend` or `reinstate`.
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_status: Option<String>,
+    #[serde(serialize_with = "time_format::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AuditRow> for AuditView {
+    fn from(r: AuditRow) -> Self {
+        Self {
+            id: r.id,
+            actor_id: r.actor_id,
+            actor_email: r.actor_email,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            reason: r.reason,
+            from_status: r.from_status,
+            to_status: r.to_status,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_shows_at_least_two_decimals() {
+        assert_eq!(money(Decimal::new(10000, 4)), "1.00");
+        assert_eq!(money(Decimal::new(125, 4)), "0.0125");
+        assert_eq!(money(Decimal::ZERO), "0.00");
+        assert_eq!(money(Decimal::new(15, 1)), "1.50");
+    }
+}

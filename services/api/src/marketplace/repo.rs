@@ -1,0 +1,464 @@
+//! Listing SQL: the denormalised `listings` table that browse reads, kept in step with agents and
+//! profiles inside their transactions; browse with keyset pagination; favourites.
+
+use crate::agents::domain::{
+    ApprovalMode, Capability, HostingType, OnlineStatus, PricingModel, TransparencyLevel,
+};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListingRow {
+    pub agent_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub long_description: Option<String>,
+    pub capabilities: Json<Vec<Capability>>,
+    pub categories: Vec<String>,
+    pub pricing_model: PricingModel,
+    pub price_amount: Decimal,
+    pub currency: String,
+    pub approval_mode: ApprovalMode,
+    pub transparency_level: TransparencyLevel,
+    pub hosting_type: HostingType,
+    pub online_status: OnlineStatus,
+    pub provider_name: String,
+    pub total_sessions: i64,
+    pub completed_sessions: i64,
+    pub rating_count: i64,
+    pub avg_rating: Decimal,
+    pub published_at: DateTime<Utc>,
+}
+
+const LISTING_COLUMNS: &str = "agent_id, slug, name, description, long_description, capabilities, categories, \
+     pricing_model, price_amount, currency, approval_mode, transparency_level, hosting_type, online_status, \
+     provider_name, total_sessions, completed_sessions, rating_count, avg_rating, published_at";
+
+/// Publishes (or refreshes) the agent's listing from its agent, profile and owner rows.
+/// Keeps the per-tenant count exact.
+#[tracing::instrument(name = "db.listing_upsert", skip(conn))]
+pub async fn upsert_listing(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    agent: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let inserted: bool = sqlx::query_scalar(
+        "INSERT INTO listings AS l (agent_id, tenant_id, slug, name, description, long_description, capabilities, categories,
+             pricing_model, price_amount, currency, approval_mode, transparency_level, hosting_type, online_status,
+             provider_name, total_sessions, completed_sessions, rating_sum, rating_count, published_at, search_vector)
+         SELECT a.id, a.tenant_id, a.slug, a.name, a.description, a.long_description, a.capabilities,
+             ARRAY(SELECT DISTINCT lower(c->>'category') FROM jsonb_array_elements(a.capabilities) c
+                   WHERE coalesce(c->>'category', '') <> ''),
+             p.pricing_model, p.price_amount, p.currency, p.approval_mode, p.transparency_level, p.hosting_type,
+             a.online_status, u.name, p.total_sessions, p.completed_sessions, p.rating_sum, p.rating_count, $3,
+             setweight(to_tsvector('simple', a.name || ' ' || replace(a.slug, '-', ' ')), 'A')
+             || setweight(to_tsvector('simple', a.description), 'B')
+             || setweight(to_tsvector('simple', coalesce(a.long_description, '') || ' ' || coalesce((
+                    SELECT string_agg(concat_ws(' ', c->>'category', c->>'name', c->>'description',
+                        (SELECT string_agg(t, ' ') FROM jsonb_array_elements_text(coalesce(c->'tags', '[]'::jsonb)) t)), ' ')
+                    FROM jsonb_array_elements(a.capabilities) c), '')), 'C')
+         FROM agents a
+         JOIN provider_profiles p ON p.tenant_id = a.tenant_id AND p.agent_id = a.id
+         JOIN users u ON u.tenant_id = a.tenant_id AND u.id = a.owner_id
+         WHERE a.tenant_id = $1 AND a.id = $2
+         ON CONFLICT (agent_id) DO UPDATE SET slug = EXCLUDED.slug, name = EXCLUDED.name,
+             description = EXCLUDED.description, long_description = EXCLUDED.long_description,
+             capabilities = EXCLUDED.capabilities, categories = EXCLUDED.categories,
+             pricing_model = EXCLUDED.pricing_model, price_amount = EXCLUDED.price_amount, currency = EXCLUDED.currency,
+             approval_mode = EXCLUDED.approval_mode, transparency_level = EXCLUDED.transparency_level,
+             hosting_type = EXCLUDED.hosting_type, online_status = EXCLUDED.online_status,
+             provider_name = EXCLUDED.provider_name, total_sessions = EXCLUDED.total_sessions,
+             completed_sessions = EXCLUDED.completed_sessions, rating_sum = EXCLUDED.rating_sum,
+             rating_count = EXCLUDED.rating_count, search_vector = EXCLUDED.search_vector
+         WHERE l.tenant_id = EXCLUDED.tenant_id
+         RETURNING (xmax = 0)",
+    )
+    .bind(tenant)
+    .bind(agent)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    if inserted {
+        adjust_count(conn, tenant, 1).await?;
+    }
+    Ok(())
+}
+
+/// Takes the agent out of the marketplace (no-op when it is not listed).
+#[tracing::instrument(name = "db.listing_delete", skip(conn))]
+pub async fn delete_listing(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    agent: Uuid,
+) -> sqlx::Result<()> {
+    let deleted = sqlx::query("DELETE FROM listings WHERE tenant_id = $1 AND agent_id = $2")
+        .bind(tenant)
+        .bind(agent)
+        .execute(&mut *conn)
+        .await?;
+    if deleted.rows_affected() == 1 {
+        adjust_count(conn, tenant, -1).await?;
+    }
+    Ok(())
+}
+
+async fn adjust_count(conn: &mut PgConnection, tenant: Uuid, delta: i64) -> sqlx::Result<()> {
+    // Postgres checks CHECK constraints on the proposed row of an upsert too, so only
+    // increments may insert; a decrement always follows an increment and updates.
+    let sql = if delta > 0 {
+        "INSERT INTO listing_counts (tenant_id, listed) VALUES ($1, $2)
+         ON CONFLICT (tenant_id) DO UPDATE SET listed = listing_counts.listed + EXCLUDED.listed"
+    } else {
+        "UPDATE listing_counts SET listed = listed + $2 WHERE tenant_id = $1"
+    };
+    sqlx::query(sql).bind(tenant).bind(delta).execute(conn).await.map(|_| ())
+}
+
+#[tracing::instrument(name = "db.listing_count", skip(conn))]
+pub async fn listed_count(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT listed FROM listing_counts WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or(0),
+    )
+}
+
+#[tracing::instrument(name = "db.listing_by_slug", skip(conn))]
+pub async fn find_by_slug(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    slug: &str,
+) -> sqlx::Result<Option<ListingRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {LISTING_COLUMNS} FROM listings WHERE tenant_id = $1 AND slug = $2"
+    )))
+    .bind(tenant)
+    .bind(slug)
+    .fetch_optional(conn)
+    .await
+}
+
+#[tracing::instrument(name = "db.listing_exists", skip(conn))]
+pub async fn is_listed(conn: &mut PgConnection, tenant: Uuid, agent: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM listings WHERE tenant_id = $1 AND agent_id = $2)",
+    )
+    .bind(tenant)
+    .bind(agent)
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Relevance,
+    Newest,
+    PriceAsc,
+    PriceDesc,
+    Popularity,
+    Rating,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub search: Option<String>,
+    pub category: Option<String>,
+    pub pricing_model: Option<PricingModel>,
+    pub min_price: Option<Decimal>,
+    pub max_price: Option<Decimal>,
+    pub currency: Option<String>,
+    pub online: Option<bool>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.search.is_none()
+            && self.category.is_none()
+            && self.pricing_model.is_none()
+            && self.min_price.is_none()
+            && self.max_price.is_none()
+            && self.currency.is_none()
+            && self.online.is_none()
+    }
+}
+
+/// Where a page starts: an offset (first pages, relevance), or after the last row of the previous
+/// page in the sort order (keyset: deep pages cost the same as the first).
+#[derive(Debug, Clone)]
+pub enum Position {
+    Offset(i64),
+    After { key: String, id: Uuid },
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct BrowseRow {
+    #[sqlx(flatten)]
+    pub listing: ListingRow,
+    pub score: f64,
+}
+
+/// The sort key of a row as the cursor stores it.
+pub fn sort_key(sort: Sort, row: &ListingRow) -> String {
+    match sort {
+        Sort::Newest => row.published_at.to_rfc3339(),
+        Sort::PriceAsc | Sort::PriceDesc => row.price_amount.to_string(),
+        Sort::Popularity | Sort::Relevance => row.total_sessions.to_string(),
+        Sort::Rating => row.avg_rating.to_string(),
+    }
+}
+
+/// `WHERE ...` for the tenant and the filters; shared by browse and the capped count.
+fn push_filters(q: &mut QueryBuilder<Postgres>, tenant: Uuid, filter: &Filter) {
+    q.push(" WHERE tenant_id = ");
+    q.push_bind(tenant);
+    if let Some(text) = &filter.search {
+        q.push(" AND (search_vector @@ websearch_to_tsquery('simple', ");
+        q.push_bind(text.clone());
+        q.push(") OR ");
+        q.push_bind(text.to_lowercase());
+        q.push(" <% search_text)");
+    }
+    if let Some(category) = &filter.category {
+        q.push(" AND categories @> ARRAY[");
+        q.push_bind(category.clone());
+        q.push("]::text[]");
+    }
+    if let Some(model) = filter.pricing_model {
+        q.push(" AND pricing_model = ");
+        q.push_bind(model);
+    }
+    if let Some(min) = filter.min_price {
+        q.push(" AND price_amount >= ");
+        q.push_bind(min);
+    }
+    if let Some(max) = filter.max_price {
+        q.push(" AND price_amount <= ");
+        q.push_bind(max);
+    }
+    if let Some(currency) = &filter.currency {
+        q.push(" AND currency = ");
+        q.push_bind(currency.clone());
+    }
+    match filter.online {
+        Some(true) => {
+            q.push(" AND online_status <> 'offline'");
+        }
+        Some(false) => {
+            q.push(" AND online_status = 'offline'");
+        }
+        None => {}
+    }
+}
+
+/// Builds the browse query. The same builder backs `explain_browse`, so the plan test checks
+/// exactly the SQL that serves requests.
+fn browse_query(
+    tenant: Uuid,
+    filter: &Filter,
+    sort: Sort,
+    position: &Position,
+    limit: i64,
+    explain: bool,
+) -> QueryBuilder<Postgres> {
+    let mut q = QueryBuilder::new(if explain {
+        "EXPLAIN (FORMAT JSON) "
+    } else {
+        ""
+    });
+    q.push("SELECT ");
+    q.push(LISTING_COLUMNS);
+    match &filter.search {
+        Some(text) => {
+            q.push(", (ts_rank(search_vector, websearch_to_tsquery('simple', ");
+            q.push_bind(text.clone());
+            q.push(")) + word_similarity(");
+            q.push_bind(text.to_lowercase());
+            q.push(", search_text))::float8 AS score");
+        }
+        None => {
+            q.push(", 0::float8 AS score");
+        }
+    }
+    q.push(" FROM listings");
+    push_filters(&mut q, tenant, filter);
+    let relevance = sort == Sort::Relevance && filter.search.is_some();
+    if let Position::After { key, id } = position
+        && !relevance
+    {
+        let (columns, cast, op) = match sort {
+            Sort::Newest => ("published_at, agent_id", "timestamptz", "<"),
+            Sort::PriceAsc => ("price_amount, agent_id", "numeric", ">"),
+            Sort::PriceDesc => ("price_amount, agent_id", "numeric", "<"),
+            Sort::Popularity | Sort::Relevance => ("total_sessions, agent_id", "bigint", "<"),
+            Sort::Rating => ("avg_rating, agent_id", "numeric", "<"),
+        };
+        q.push(format!(" AND ({columns}) {op} ("));
+        q.push_bind(key.clone());
+        q.push(format!("::{cast}, "));
+        q.push_bind(*id);
+        q.push(")");
+    }
+    q.push(match sort {
+        Sort::Relevance if relevance => " ORDER BY score DESC, agent_id DESC",
+        Sort::Newest => " ORDER BY published_at DESC, agent_id DESC",
+        Sort::PriceAsc => " ORDER BY price_amount ASC, agent_id ASC",
+        Sort::PriceDesc => " ORDER BY price_amount DESC, agent_id DESC",
+        Sort::Popularity | Sort::Relevance => " ORDER BY total_sessions DESC, agent_id DESC",
+        Sort::Rating => " ORDER BY avg_rating DESC, agent_id DESC",
+    });
+    q.push(" LIMIT ");
+    q.push_bind(limit);
+    if let Position::Offset(offset) = position
+        && *offset > 0
+    {
+        q.push(" OFFSET ");
+        q.push_bind(*offset);
+    }
+    q
+}
+
+#[tracing::instrument(name = "db.listing_browse", skip(conn, filter))]
+pub async fn browse(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    filter: &Filter,
+    sort: Sort,
+    position: &Position,
+    limit: i64,
+) -> sqlx::Result<Vec<BrowseRow>> {
+    browse_query(tenant, filter, sort, position, limit, false)
+        .build_query_as()
+        .fetch_all(conn)
+        .await
+}
+
+/// The plan Postgres chooses for a browse request (`EXPLAIN (FORMAT JSON)`), for plan tests.
+pub async fn explain_browse(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    filter: &Filter,
+    sort: Sort,
+    position: &Position,
+    limit: i64,
+) -> sqlx::Result<serde_json::Value> {
+    let plan: Json<serde_json::Value> = browse_query(tenant, filter, sort, position, limit, true)
+        .build_query_scalar()
+        .fetch_one(conn)
+        .await?;
+    Ok(plan.0)
+}
+
+/// How many listings match, counting at most `cap + 1` rows (so a filter over a huge catalogue
+/// stays cheap); `None` past the cap.
+#[tracing::instrument(name = "db.listing_count_matching", skip(conn, filter))]
+pub async fn count_matching(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    filter: &Filter,
+    cap: i64,
+) -> sqlx::Result<Option<i64>> {
+    let mut q = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM listings");
+    push_filters(&mut q, tenant, filter);
+    q.push(" LIMIT ");
+    q.push_bind(cap + 1);
+    q.push(") matching");
+    let n: i64 = q.build_query_scalar().fetch_one(conn).await?;
+    Ok((n <= cap).then_some(n))
+}
+
+#[tracing::instrument(name = "db.favorite_add", skip(conn))]
+pub async fn add_favorite(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    user: Uuid,
+    agent: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO favorites (tenant_id, user_id, agent_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(user)
+    .bind(agent)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[tracing::instrument(name = "db.favorite_remove", skip(conn))]
+pub async fn remove_favorite(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    user: Uuid,
+    agent: Uuid,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM favorites WHERE tenant_id = $1 AND user_id = $2 AND agent_id = $3",
+    )
+    .bind(tenant)
+    .bind(user)
+    .bind(agent)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A favourite and the agent's listing, absent when it has left the marketplace.
+pub type Favorite = (FavoriteEntry, Option<ListingRow>);
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct FavoriteEntry {
+    pub agent_id: Uuid,
+    pub favorited_at: DateTime<Utc>,
+}
+
+/// The user's favourites, newest first, with the listing of each agent still in the marketplace.
+#[tracing::instrument(name = "db.favorite_list", skip(conn))]
+pub async fn list_favorites(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    user: Uuid,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<Favorite>, i64)> {
+    let entries: Vec<FavoriteEntry> = sqlx::query_as(
+        "SELECT agent_id, created_at AS favorited_at FROM favorites WHERE tenant_id = $1 AND user_id = $2
+         ORDER BY created_at DESC, agent_id DESC LIMIT $3 OFFSET $4",
+    )
+    .bind(tenant)
+    .bind(user)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<Uuid> = entries.iter().map(|e| e.agent_id).collect();
+    let listings: Vec<ListingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {LISTING_COLUMNS} FROM listings WHERE tenant_id = $1 AND agent_id = ANY($2)"
+    )))
+    .bind(tenant)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total =
+        sqlx::query_scalar("SELECT count(*) FROM favorites WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant)
+            .bind(user)
+            .fetch_one(conn)
+            .await?;
+    let joined = entries
+        .into_iter()
+        .map(|e| {
+            let listing = listings.iter().find(|l| l.agent_id == e.agent_id).cloned();
+            (e, listing)
+        })
+        .collect();
+    Ok((joined, total))
+}
