@@ -351,3 +351,67 @@ async fn traces_are_exported_over_otlp_http_when_an_endpoint_is_set() {
         .expect("join");
     assert_eq!(request_line, "POST /v1/traces HTTP/1.1");
 }
+
+#[tokio::test]
+async fn seed_demo_fills_the_marketplace_once() {
+    let app = spawn_app().await;
+    let url = app.state.settings.database_url.expose().to_owned();
+    let seed = || {
+        clawrent(&[("DATABASE_URL", &url), ("AUTO_MIGRATE", "false")])
+            .args(["admin", "seed-demo"])
+            .output()
+            .expect("run")
+    };
+    let first = seed();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stdout)
+            .starts_with("seeded tenant default: 12 agents created")
+    );
+
+    let consumer = app
+        .login(
+            "demo-consumer@clawrent.local",
+            "clawrent-demo-password",
+            &Auth::none(),
+        )
+        .await
+        .expect(200);
+    let auth = Auth::bearer(consumer.body["token"].as_str().expect("token"));
+    let browse = app
+        .get("/api/marketplace/browse?limit=50", &auth)
+        .await
+        .expect(200);
+    assert_eq!(browse.body["total"], 12);
+    assert_eq!(browse.body["data"].as_array().expect("data").len(), 12);
+    let search = app
+        .get("/api/marketplace/browse?search=translate", &auth)
+        .await
+        .expect(200);
+    assert_eq!(
+        search.body["data"][0]["slug"], "translator-pro",
+        "{}",
+        search.text
+    );
+
+    let second = seed();
+    assert!(
+        String::from_utf8_lossy(&second.stdout)
+            .starts_with("seeded tenant default: 0 agents created, 12 already there")
+    );
+    let again = app
+        .get("/api/marketplace/browse?limit=50", &auth)
+        .await
+        .expect(200);
+    assert_eq!(again.body["total"], 12);
+    let audit: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM admin_audit WHERE action = 'approve'")
+            .fetch_one(&app.db)
+            .await
+            .expect("count");
+    assert_eq!(audit, 12, "each approval is audited once");
+}

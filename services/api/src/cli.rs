@@ -47,6 +47,12 @@ pub enum AdminCommand {
         #[arg(long, default_value = "Admin")]
         name: String,
     },
+    /// Fill a tenant with demo providers, listed agents, an admin and a consumer (idempotent).
+    SeedDemo {
+        /// Tenant slug (the default tenant is `default`).
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
 }
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -100,5 +106,30 @@ pub async fn create_admin(
         "{verb} admin {} ({}) in tenant {}",
         user.email, user.id, tenant.slug
     );
+    Ok(())
+}
+
+pub async fn seed_demo(settings: Settings, tenant: &str) -> anyhow::Result<()> {
+    if settings.auto_migrate {
+        crate::db::migrate(&settings).await?;
+    }
+    let state = AppState::build(settings, Clock::system())?;
+    let tenant = crate::tenancy::service::require(&state, tenant)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let slug = tenant.slug.clone();
+    let summary = crate::demo::seed(&state, tenant)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "seeded tenant {slug}: {} agents created, {} already there",
+        summary.created_agents, summary.existing_agents
+    );
+    for (email, role) in summary.users {
+        println!(
+            "  {role:<9} {email}  password: {}",
+            crate::demo::DEMO_PASSWORD
+        );
+    }
     Ok(())
 }

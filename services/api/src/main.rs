@@ -36,6 +36,9 @@ async fn main() -> ExitCode {
                     name,
                 },
         } => cli::create_admin(settings, &tenant, &email, &password, &name).await,
+        Command::Admin {
+            command: AdminCommand::SeedDemo { tenant },
+        } => cli::seed_demo(settings, &tenant).await,
         Command::Openapi => Ok(()),
     };
     telemetry.shutdown();

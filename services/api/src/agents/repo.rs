@@ -530,3 +530,18 @@ pub async fn list_audit(
         .await?;
     Ok((rows, total))
 }
+
+#[tracing::instrument(name = "db.agent_by_slug", skip(conn))]
+pub async fn find_by_slug(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    slug: &str,
+) -> sqlx::Result<Option<AgentRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {AGENT_COLUMNS} FROM agents WHERE tenant_id = $1 AND slug = $2"
+    )))
+    .bind(tenant)
+    .bind(slug)
+    .fetch_optional(conn)
+    .await
+}

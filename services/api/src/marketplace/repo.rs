@@ -116,7 +116,12 @@ async fn adjust_count(conn: &mut PgConnection, tenant: Uuid, delta: i64) -> sqlx
     } else {
         "UPDATE listing_counts SET listed = listed + $2 WHERE tenant_id = $1"
     };
-    sqlx::query(sql).bind(tenant).bind(delta).execute(conn).await.map(|_| ())
+    sqlx::query(sql)
+        .bind(tenant)
+        .bind(delta)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 #[tracing::instrument(name = "db.listing_count", skip(conn))]
