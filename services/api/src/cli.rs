@@ -47,6 +47,13 @@ pub enum AdminCommand {
         #[arg(long, default_value = "Admin")]
         name: String,
     },
+    /// Add N synthetic listed agents to a tenant (catalogue-scale browse checks and benchmarks).
+    SeedCatalogue {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        count: i64,
+    },
     /// Fill a tenant with demo providers, listed agents, an admin and a consumer (idempotent).
     SeedDemo {
         /// Tenant slug (the default tenant is `default`).
@@ -131,5 +138,28 @@ pub async fn seed_demo(settings: Settings, tenant: &str) -> anyhow::Result<()> {
             crate::demo::DEMO_PASSWORD
         );
     }
+    Ok(())
+}
+
+pub async fn seed_catalogue(settings: Settings, tenant: &str, count: i64) -> anyhow::Result<()> {
+    if settings.auto_migrate {
+        crate::db::migrate(&settings).await?;
+    }
+    let state = AppState::build(settings, Clock::system())?;
+    let tenant = crate::tenancy::service::require(&state, tenant)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let owner = crate::demo::ensure_bulk_provider(&state, &tenant)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let started = std::time::Instant::now();
+    let mut conn = state.db.acquire().await?;
+    let added =
+        crate::marketplace::bulk::seed_catalogue(&mut conn, tenant.id, owner, count).await?;
+    println!(
+        "added {added} listed agents to tenant {} in {:.1} s",
+        tenant.slug,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

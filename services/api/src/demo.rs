@@ -317,3 +317,15 @@ pub async fn seed(state: &AppState, tenant: Tenant) -> Result<DemoSummary, ApiEr
         users,
     })
 }
+
+/// The synthetic owner of `seed-catalogue` agents.
+pub async fn ensure_bulk_provider(state: &AppState, tenant: &Tenant) -> Result<Uuid, ApiError> {
+    ensure_user(
+        state,
+        tenant,
+        "bulk-provider@clawrent.local",
+        "Bulk provider",
+        UserRole::Both,
+    )
+    .await
+}

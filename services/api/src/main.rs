@@ -39,6 +39,9 @@ async fn main() -> ExitCode {
         Command::Admin {
             command: AdminCommand::SeedDemo { tenant },
         } => cli::seed_demo(settings, &tenant).await,
+        Command::Admin {
+            command: AdminCommand::SeedCatalogue { tenant, count },
+        } => cli::seed_catalogue(settings, &tenant, count).await,
         Command::Openapi => Ok(()),
     };
     telemetry.shutdown();
