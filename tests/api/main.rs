@@ -4,9 +4,13 @@
 mod helpers;
 
 mod accounts;
+mod agents;
 mod api_keys;
+mod authorization;
+mod browse_plan;
 mod cli;
 mod errors;
 mod health;
+mod marketplace;
 mod rate_limits;
 mod tenancy;

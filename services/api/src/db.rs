@@ -13,6 +13,9 @@ fn connect_options(settings: &Settings) -> anyhow::Result<PgConnectOptions> {
         .options([
             ("statement_timeout", statement_timeout.as_str()),
             ("idle_in_transaction_session_timeout", "60s"),
+            // Marketplace search: `<%` matches a word of the name at 45 % trigram similarity
+            // (pg_trgm's default 60 % misses common transpositions such as "transaltor").
+            ("pg_trgm.word_similarity_threshold", "0.45"),
         ])
         .application_name("clawrent"))
 }

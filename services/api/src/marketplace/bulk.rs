@@ -15,7 +15,9 @@ pub async fn seed_catalogue(
 ) -> sqlx::Result<i64> {
     // Batches of index maintenance can outlast the service's statement_timeout; this is an
     // operator command on its own connection, so lift it here.
-    sqlx::query("SET statement_timeout = 0").execute(&mut *conn).await?;
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut *conn)
+        .await?;
     let start: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM agents WHERE tenant_id = $1 AND slug LIKE 'bulk-%'",
     )

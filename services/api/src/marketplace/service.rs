@@ -102,7 +102,7 @@ pub async fn browse(
     let print = fingerprint(&filter, sort);
     let limit = i64::from(input.page.limit.min(MAX_LIMIT));
     let position = match &input.cursor {
-        Some(raw) if !raw.trim().is_empty() => cursor::decode(raw, tenant, &print)?,
+        Some(raw) if !raw.trim().is_empty() => cursor::decode(raw, tenant, &print, sort)?,
         _ => {
             let offset = input.page.offset();
             if offset > MAX_OFFSET {
@@ -121,27 +121,25 @@ pub async fn browse(
         repo::browse(&mut conn, tenant, &filter, sort, &position, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
+    let start = match position {
+        Position::Offset(o) => o,
+        Position::After { .. } => 0,
+    };
     let next_cursor = match rows.last() {
-        Some(last) if more => Some(if relevance {
-            let start = match position {
-                Position::Offset(o) => o,
-                Position::After { .. } => 0,
-            };
-            cursor::encode(
-                tenant,
-                &print,
-                &Position::Offset((start + limit).min(MAX_OFFSET)),
-            )
-        } else {
-            cursor::encode(
-                tenant,
-                &print,
-                &Position::After {
-                    key: repo::sort_key(sort, &last.listing),
-                    id: last.listing.agent_id,
-                },
-            )
-        }),
+        // Relevance has no index order to seek in: its cursor is an offset, ending at MAX_OFFSET.
+        Some(_) if more && relevance && start + limit <= MAX_OFFSET => Some(cursor::encode(
+            tenant,
+            &print,
+            &Position::Offset(start + limit),
+        )),
+        Some(last) if more && !relevance => Some(cursor::encode(
+            tenant,
+            &print,
+            &Position::After {
+                key: repo::sort_key(sort, &last.listing),
+                id: last.listing.agent_id,
+            },
+        )),
         _ => None,
     };
     let (total, total_is_exact) = if filter.is_empty() {
