@@ -2210,3 +2210,62 @@ async fn malformed_bodies_are_refused_before_anything_changes() {
     );
     assert_eq!(audit_count(&app).await, 0);
 }
+
+#[tokio::test]
+async fn approving_or_reinstating_with_a_note_keeps_the_last_rejection_reason() {
+    let app = spawn_app().await;
+    let provider = app.signup().await;
+    let admin = app.default_admin().await;
+    let id = app
+        .create_agent(&provider, &unique_slug("reason"), serde_json::json!({}))
+        .await;
+    app.publish(&provider, &id, serde_json::json!({}))
+        .await
+        .expect(200);
+    app.review(&admin, &id, "reject", Some("missing docs"))
+        .await
+        .expect(200);
+    app.publish(&provider, &id, serde_json::json!({}))
+        .await
+        .expect(200);
+    let approved = app
+        .review(&admin, &id, "approve", Some("looks good now"))
+        .await
+        .expect(200);
+    assert!(
+        approved.body["providerProfile"]
+            .get("reviewReason")
+            .is_none(),
+        "{}",
+        approved.text
+    );
+    app.review(&admin, &id, "suspend", Some("abuse report"))
+        .await
+        .expect(200);
+    let reinstated = app
+        .review(&admin, &id, "reinstate", Some("resolved"))
+        .await
+        .expect(200);
+    assert!(
+        reinstated.body["providerProfile"]
+            .get("reviewReason")
+            .is_none(),
+        "{}",
+        reinstated.text
+    );
+    let audit = app
+        .get(&format!("/api/admin/audit?targetId={id}"), &admin.auth())
+        .await
+        .expect(200);
+    let reasons: Vec<&str> = audit.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["resolved", "abuse report", "looks good now", "missing docs"],
+        "every reason is audited"
+    );
+}

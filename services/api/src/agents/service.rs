@@ -334,12 +334,15 @@ pub async fn review(
         .await?
         .ok_or_else(|| ApiError::not_found("Provider profile"))?;
     let to = transition(Some(current.status), action)?;
+    // The profile keeps the reason of the last rejection or suspension; every reason is audited.
+    let shown = matches!(action, ReviewAction::Reject | ReviewAction::Suspend);
+    let shown_reason = if shown { reason.as_deref() } else { None };
     let profile = repo::review_profile(
         &mut tx,
         tenant,
         agent_id,
         to,
-        reason.as_deref(),
+        shown_reason,
         admin.user_id,
         now,
     )
