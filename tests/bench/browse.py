@@ -44,9 +44,17 @@ def start(db):
     port = free_port()
     env = {"DATABASE_URL": f"{PG}/{db}", "PORT": str(port), "RUST_LOG": "warn", "AUTO_MIGRATE": "false",
            "JWT_SECRET": "bench-secret-that-is-long-enough-0123456789", "REDIS_PREFIX": f"bench{port}"}
-    proc = subprocess.Popen([BIN, "serve"], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    for line in proc.stdout:
-        if line.startswith("clawrent listening on"): break
+    log = open(f"/tmp/clawrent-bench-{db}.log", "w")
+    proc = subprocess.Popen([BIN, "serve"], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while True:
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1); probe.request("GET", "/healthz")
+            if probe.getresponse().status == 200: break
+        except OSError:
+            pass
+        if time.time() > deadline or proc.poll() is not None: sys.exit(f"server for {db} did not start")
+        time.sleep(0.2)
     conn = http.client.HTTPConnection("127.0.0.1", port)
     body = json.dumps({"email": "demo-consumer@clawrent.local", "password": "clawrent-demo-password"})
     conn.request("POST", "/api/auth/login", body, {"content-type": "application/json"})
@@ -54,6 +62,7 @@ def start(db):
     return proc, conn, token
 
 def measure(conn, token, path, n):
+    conn = http.client.HTTPConnection(conn.host, conn.port)  # a fresh keep-alive connection per point
     samples = []
     headers = {"authorization": f"Bearer {token}"}
     for _ in range(5):  # warm-up

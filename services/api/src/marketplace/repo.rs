@@ -161,6 +161,9 @@ pub async fn is_listed(conn: &mut PgConnection, tenant: Uuid, agent: Uuid) -> sq
     .await
 }
 
+/// Relevance ranks at most this many matches: the most popular ones.
+pub const RELEVANCE_WINDOW: i64 = 1_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
     Relevance,
@@ -277,6 +280,13 @@ fn browse_query(
     } else {
         ""
     });
+    let relevance = sort == Sort::Relevance && filter.search.is_some();
+    if relevance {
+        // Ranking scores every candidate, and a broad term can match a large share of the
+        // catalogue: rank only the RELEVANCE_WINDOW most popular matches (an index-ordered scan
+        // that stops early) and page within them.
+        q.push("SELECT * FROM (");
+    }
     q.push("SELECT ");
     q.push(LISTING_COLUMNS);
     match &filter.search {
@@ -293,7 +303,6 @@ fn browse_query(
     }
     q.push(" FROM listings");
     push_filters(&mut q, tenant, filter);
-    let relevance = sort == Sort::Relevance && filter.search.is_some();
     if let Position::After { key, id } = position
         && !relevance
     {
@@ -309,6 +318,11 @@ fn browse_query(
         q.push(format!("::{cast}, "));
         q.push_bind(*id);
         q.push(")");
+    }
+    if relevance {
+        q.push(" ORDER BY total_sessions DESC, agent_id DESC LIMIT ");
+        q.push_bind(RELEVANCE_WINDOW);
+        q.push(") candidates");
     }
     q.push(match sort {
         Sort::Relevance if relevance => " ORDER BY score DESC, agent_id DESC",

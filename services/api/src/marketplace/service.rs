@@ -126,12 +126,10 @@ pub async fn browse(
         Position::After { .. } => 0,
     };
     let next_cursor = match rows.last() {
-        // Relevance has no index order to seek in: its cursor is an offset, ending at MAX_OFFSET.
-        Some(_) if more && relevance && start + limit <= MAX_OFFSET => Some(cursor::encode(
-            tenant,
-            &print,
-            &Position::Offset(start + limit),
-        )),
+        // Relevance has no index order to seek in: its cursor is an offset within the ranked window.
+        Some(_) if more && relevance && start + limit < repo::RELEVANCE_WINDOW => Some(
+            cursor::encode(tenant, &print, &Position::Offset(start + limit)),
+        ),
         Some(last) if more && !relevance => Some(cursor::encode(
             tenant,
             &print,
