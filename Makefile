@@ -47,6 +47,11 @@ clean-test-dbs: ## Drop databases left by interrupted test runs
 k8s-validate: ## Render and validate the Kubernetes manifests against the schemas
 	@k8s/validate.sh
 
+.PHONY: bench
+bench: services ## Browse latency at 1k vs 1M agents (release build; writes docs/benchmarks-browse.json)
+	$(CARGO) build --release -p clawrent-api
+	python3 tests/bench/browse.py
+
 .PHONY: test
 test: services test-tools clean-test-dbs lint k8s-validate ## The whole suite: lint, unit and black-box tests, manifests
 	$(CARGO) build --workspace --bins
