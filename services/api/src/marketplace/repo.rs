@@ -210,6 +210,8 @@ pub struct BrowseRow {
     #[sqlx(flatten)]
     pub listing: ListingRow,
     pub score: f64,
+    /// Relevance only: how many candidates the ranked window holds (at most RELEVANCE_WINDOW).
+    pub candidates: Option<i64>,
 }
 
 /// The sort key of a row as the cursor stores it.
@@ -285,7 +287,7 @@ fn browse_query(
         // Ranking scores every candidate, and a broad term can match a large share of the
         // catalogue: rank only the RELEVANCE_WINDOW most popular matches (an index-ordered scan
         // that stops early) and page within them.
-        q.push("SELECT * FROM (");
+        q.push("SELECT *, count(*) OVER () AS candidates FROM (");
     }
     q.push("SELECT ");
     q.push(LISTING_COLUMNS);
@@ -300,6 +302,9 @@ fn browse_query(
         None => {
             q.push(", 0::float8 AS score");
         }
+    }
+    if !relevance {
+        q.push(", NULL::bigint AS candidates");
     }
     q.push(" FROM listings");
     push_filters(&mut q, tenant, filter);

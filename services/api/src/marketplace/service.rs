@@ -140,8 +140,12 @@ pub async fn browse(
         )),
         _ => None,
     };
+    let window = rows.first().and_then(|r| r.candidates);
     let (total, total_is_exact) = if filter.is_empty() {
         (repo::listed_count(&mut conn, tenant).await?, true)
+    } else if let Some(candidates) = window {
+        // The ranked window already counted its candidates: no second scan.
+        (candidates, candidates < repo::RELEVANCE_WINDOW)
     } else {
         match repo::count_matching(&mut conn, tenant, &filter, COUNT_CAP).await? {
             Some(n) => (n, true),
