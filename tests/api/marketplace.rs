@@ -1694,3 +1694,51 @@ async fn favourites_need_authentication_and_valid_paging() {
         reply.expect_error(400, "VALIDATION_ERROR");
     }
 }
+
+#[tokio::test]
+async fn filtered_totals_stay_exact_on_short_pages_and_past_the_end() {
+    let app = spawn_app().await;
+    let provider = app.signup().await;
+    let admin = app.default_admin().await;
+    for i in 0..3 {
+        let slug = unique_slug(&format!("usd{i}"));
+        app.listed_agent_with(
+            &provider,
+            &admin,
+            &slug,
+            serde_json::json!({ "currency": "USD" }),
+        )
+        .await;
+    }
+    let cny = unique_slug("cny");
+    app.listed_agent_with(
+        &provider,
+        &admin,
+        &cny,
+        serde_json::json!({ "currency": "CNY" }),
+    )
+    .await;
+    for (query, rows, total) in [
+        ("currency=USD&limit=20", 3, 3),
+        ("currency=USD&limit=2", 2, 3),
+        ("currency=USD&limit=2&page=2", 1, 3),
+        ("currency=USD&limit=2&page=5", 0, 3),
+        ("currency=EUR&limit=20", 0, 0),
+    ] {
+        let reply = app
+            .get(
+                &format!("/api/marketplace/browse?{query}"),
+                &provider.auth(),
+            )
+            .await
+            .expect(200);
+        assert_eq!(
+            reply.body["data"].as_array().expect("data").len(),
+            rows,
+            "{query}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["total"], total, "{query}: {}", reply.text);
+        assert_eq!(reply.body["totalIsExact"], true, "{query}");
+    }
+}

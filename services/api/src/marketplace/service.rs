@@ -146,6 +146,11 @@ pub async fn browse(
     } else if let Some(candidates) = window {
         // The ranked window already counted its candidates: no second scan.
         (candidates, candidates < repo::RELEVANCE_WINDOW)
+    } else if let (Position::Offset(offset), false) = (&position, more)
+        && (*offset == 0 || !rows.is_empty())
+    {
+        // A short page by offset is the end of the matches: the total is known without counting.
+        (offset + rows.len() as i64, true)
     } else {
         match repo::count_matching(&mut conn, tenant, &filter, COUNT_CAP).await? {
             Some(n) => (n, true),
