@@ -379,6 +379,22 @@ pub async fn explain_browse(
     Ok(plan.0)
 }
 
+/// The planner's estimate of how many listings match (planning only, no scan).
+#[tracing::instrument(name = "db.listing_estimate_matching", skip(conn, filter))]
+pub async fn estimate_matching(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    filter: &Filter,
+) -> sqlx::Result<i64> {
+    let mut q = QueryBuilder::new("EXPLAIN (FORMAT JSON) SELECT 1 FROM listings");
+    push_filters(&mut q, tenant, filter);
+    let plan: Json<serde_json::Value> = q.build_query_scalar().fetch_one(conn).await?;
+    Ok(plan.0[0]["Plan"]["Plan Rows"]
+        .as_f64()
+        .unwrap_or(0.0)
+        .round() as i64)
+}
+
 /// How many listings match, counting at most `cap + 1` rows (so a filter over a huge catalogue
 /// stays cheap); `None` past the cap.
 #[tracing::instrument(name = "db.listing_count_matching", skip(conn, filter))]

@@ -124,7 +124,7 @@ pub struct BrowseQuery {
 #[serde(rename_all = "camelCase")]
 pub struct BrowseResponse {
     pub data: Vec<ListingView>,
-    /// Matching agents: exact without filters; with filters exact up to 1000, else 1000 and `totalIsExact` false.
+    /// Matching agents; exact when `totalIsExact`, else an estimate (see the API guide).
     pub total: i64,
     pub total_is_exact: bool,
     pub page: u32,

@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 /// Offsets beyond this must use the cursor.
 pub const MAX_OFFSET: i64 = 10_000;
-/// Filtered totals are exact up to this many matches.
+/// Filtered totals are counted exactly when the planner expects at most this many matches ...
+pub const EXACT_COUNT_BELOW: i64 = 200;
+/// ... and the count stops here all the same, in case the estimate was far off.
 pub const COUNT_CAP: i64 = 1_000;
 
 pub struct BrowseInput {
@@ -152,9 +154,18 @@ pub async fn browse(
         // A short page by offset is the end of the matches: the total is known without counting.
         (offset + rows.len() as i64, true)
     } else {
-        match repo::count_matching(&mut conn, tenant, &filter, COUNT_CAP).await? {
-            Some(n) => (n, true),
-            None => (COUNT_CAP, false),
+        // Counting every match of a broad filter costs a scan per request: count exactly only
+        // when the planner expects few matches, else report its estimate (never below what this
+        // walk has already seen).
+        let seen = start + rows.len() as i64 + i64::from(more);
+        let estimate = repo::estimate_matching(&mut conn, tenant, &filter).await?;
+        if estimate <= EXACT_COUNT_BELOW {
+            match repo::count_matching(&mut conn, tenant, &filter, COUNT_CAP).await? {
+                Some(n) => (n, true),
+                None => (COUNT_CAP.max(seen), false),
+            }
+        } else {
+            (estimate.max(seen), false)
         }
     };
     Ok(BrowsePage {
