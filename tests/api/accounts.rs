@@ -128,7 +128,7 @@ async fn a_wrong_code_is_rejected_and_counts_an_attempt() {
         .await
         .expect(200);
     let code = smtp().latest_code(&email);
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
 
     let reply = app
         .register(&email, PASSWORD, wrong, &Auth::none())
@@ -157,7 +157,7 @@ async fn five_wrong_codes_lock_the_code_until_a_new_one_is_requested() {
         .await
         .expect(200);
     let code = smtp().latest_code(&email);
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
     for _ in 0..5 {
         app.register(&email, PASSWORD, wrong, &Auth::none())
             .await

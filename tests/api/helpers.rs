@@ -275,6 +275,11 @@ impl TestUser {
     }
 }
 
+/// A 6-digit code that is certainly not `code`.
+pub fn wrong_code(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
+}
+
 pub fn unique_email(tag: &str) -> String {
     format!("{tag}-{}@example.com", uuid::Uuid::now_v7().simple())
 }

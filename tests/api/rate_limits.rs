@@ -107,7 +107,7 @@ async fn register_is_limited_per_email() {
         .await
         .expect(200);
     let code = smtp().latest_code(&email);
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
     for _ in 0..2 {
         app.register(&email, PASSWORD, wrong, &Auth::none())
             .await
