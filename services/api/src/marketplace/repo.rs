@@ -161,8 +161,9 @@ pub async fn is_listed(conn: &mut PgConnection, tenant: Uuid, agent: Uuid) -> sq
     .await
 }
 
-/// Relevance ranks at most this many matches: the most popular ones.
-pub const RELEVANCE_WINDOW: i64 = 1_000;
+/// Relevance ranks at most this many matches: the most popular ones (one more is fetched to
+/// know whether the window is full).
+pub const RELEVANCE_WINDOW: i64 = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -326,7 +327,7 @@ fn browse_query(
     }
     if relevance {
         q.push(" ORDER BY total_sessions DESC, agent_id DESC LIMIT ");
-        q.push_bind(RELEVANCE_WINDOW);
+        q.push_bind(RELEVANCE_WINDOW + 1);
         q.push(") candidates");
     }
     q.push(match sort {

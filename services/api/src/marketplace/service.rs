@@ -121,12 +121,16 @@ pub async fn browse(
     let mut conn = state.db.acquire().await?;
     let mut rows: Vec<BrowseRow> =
         repo::browse(&mut conn, tenant, &filter, sort, &position, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
     let start = match position {
         Position::Offset(o) => o,
         Position::After { .. } => 0,
     };
+    if relevance {
+        // Never show the extra candidate fetched past the window.
+        rows.truncate((repo::RELEVANCE_WINDOW - start).max(0) as usize);
+    }
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
     let next_cursor = match rows.last() {
         // Relevance has no index order to seek in: its cursor is an offset within the ranked window.
         Some(_) if more && relevance && start + limit < repo::RELEVANCE_WINDOW => Some(
@@ -147,7 +151,10 @@ pub async fn browse(
         (repo::listed_count(&mut conn, tenant).await?, true)
     } else if let Some(candidates) = window {
         // The ranked window already counted its candidates: no second scan.
-        (candidates, candidates < repo::RELEVANCE_WINDOW)
+        (
+            candidates.min(repo::RELEVANCE_WINDOW),
+            candidates <= repo::RELEVANCE_WINDOW,
+        )
     } else if let (Position::Offset(offset), false) = (&position, more)
         && (*offset == 0 || !rows.is_empty())
     {
