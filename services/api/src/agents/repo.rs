@@ -317,6 +317,22 @@ pub async fn find_profile(
     .await
 }
 
+/// The profiles of several agents at once (one query for a page of agents).
+#[tracing::instrument(name = "db.profile_find_many", skip(conn, agents))]
+pub async fn find_profiles(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    agents: &[Uuid],
+) -> sqlx::Result<Vec<ProfileRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PROFILE_COLUMNS} FROM provider_profiles WHERE tenant_id = $1 AND agent_id = ANY($2)"
+    )))
+    .bind(tenant)
+    .bind(agents)
+    .fetch_all(conn)
+    .await
+}
+
 #[derive(Debug, Clone)]
 pub struct ProfileTerms {
     pub pricing_model: PricingModel,

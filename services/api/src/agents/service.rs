@@ -144,11 +144,18 @@ pub async fn list_mine(
         page.offset(),
     )
     .await?;
-    let mut out = Vec::with_capacity(agents.len());
-    for agent in agents {
-        let profile = repo::find_profile(&mut conn, principal.tenant_id(), agent.id).await?;
-        out.push((agent, profile));
-    }
+    let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
+    let mut profiles = repo::find_profiles(&mut conn, principal.tenant_id(), &ids).await?;
+    let out = agents
+        .into_iter()
+        .map(|agent| {
+            let profile = profiles
+                .iter()
+                .position(|p| p.agent_id == agent.id)
+                .map(|i| profiles.swap_remove(i));
+            (agent, profile)
+        })
+        .collect();
     Ok((out, total))
 }
 

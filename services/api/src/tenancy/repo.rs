@@ -118,6 +118,18 @@ pub async fn hostnames(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<Ve
     .await
 }
 
+/// The hostnames of several tenants at once, as (tenant, hostname) pairs.
+#[tracing::instrument(name = "db.tenant_hostnames_many", skip(conn, tenants))]
+pub async fn hostnames_of(
+    conn: &mut PgConnection,
+    tenants: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, String)>> {
+    sqlx::query_as("SELECT tenant_id, hostname FROM tenant_hostnames WHERE tenant_id = ANY($1) ORDER BY hostname")
+        .bind(tenants)
+        .fetch_all(conn)
+        .await
+}
+
 /// A page of tenants in creation order. The tenants table is small (one row per marketplace),
 /// so OFFSET and an exact count are fine here.
 #[tracing::instrument(name = "db.tenant_list", skip(conn))]

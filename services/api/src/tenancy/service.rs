@@ -98,11 +98,19 @@ pub async fn list(
 ) -> ApiResult<(Vec<(Tenant, Vec<String>)>, i64)> {
     let mut conn = state.db.acquire().await?;
     let (tenants, total) = repo::list(&mut conn, page.limit(), page.offset()).await?;
-    let mut out = Vec::with_capacity(tenants.len());
-    for tenant in tenants {
-        let hostnames = repo::hostnames(&mut conn, tenant.id).await?;
-        out.push((tenant, hostnames));
-    }
+    let ids: Vec<Uuid> = tenants.iter().map(|t| t.id).collect();
+    let pairs = repo::hostnames_of(&mut conn, &ids).await?;
+    let out = tenants
+        .into_iter()
+        .map(|tenant| {
+            let hostnames = pairs
+                .iter()
+                .filter(|(id, _)| *id == tenant.id)
+                .map(|(_, h)| h.clone())
+                .collect();
+            (tenant, hostnames)
+        })
+        .collect();
     Ok((out, total))
 }
 
