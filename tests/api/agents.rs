@@ -116,7 +116,7 @@ fn assert_conflict_naming(reply: &Reply, why: &str, status: &str) {
 }
 
 /// The slugs on the first browse page (up to 100) with the extra `query` (`&k=v...`).
-async fn browse_slugs(app: &TestApp, auth: &Auth<'_>, query: &str) -> Vec<String> {
+async fn browse_slugs(app: &TestApp, auth: &Auth, query: &str) -> Vec<String> {
     let page = app
         .get(&format!("/api/marketplace/browse?limit=100{query}"), auth)
         .await
@@ -1944,7 +1944,7 @@ async fn concurrent_registrations_of_one_slug_create_one_agent() {
     let app = spawn_app().await;
     let owners = [app.signup().await, app.signup().await];
     let body = agent_body("contested");
-    let auths: Vec<Auth<'static>> = (0..6).map(|i| owners[i % 2].auth()).collect();
+    let auths: Vec<Auth> = (0..6).map(|i| owners[i % 2].auth()).collect();
 
     // Act
     let replies =
@@ -1975,7 +1975,7 @@ async fn concurrent_token_issues_leave_exactly_one_working_token() {
     let owner = app.signup().await;
     let id = app.create_agent(&owner, "token-race", json!({})).await;
     let path = action_path(&id, "token");
-    let auths: Vec<Auth<'static>> = (0..5).map(|_| owner.auth()).collect();
+    let auths: Vec<Auth> = (0..5).map(|_| owner.auth()).collect();
 
     // Act
     let replies =
@@ -2097,25 +2097,23 @@ async fn malformed_bodies_are_refused_before_anything_changes() {
     let owner = app.signup().await;
     let admin = app.default_admin().await;
     let id = app.create_agent(&owner, "bodies", json!({})).await;
-    let send = |path: String,
-                auth: Auth<'static>,
-                content_type: Option<&'static str>,
-                body: &'static str| {
-        let app = &app;
-        async move {
-            // Every endpoint here takes POST, except the status change.
-            let method = if path.ends_with("/status") {
-                reqwest::Method::PATCH
-            } else {
-                reqwest::Method::POST
-            };
-            let mut request = app.request(method, &path, &auth);
-            if let Some(content_type) = content_type {
-                request = request.header("content-type", content_type);
+    let send =
+        |path: String, auth: Auth, content_type: Option<&'static str>, body: &'static str| {
+            let app = &app;
+            async move {
+                // Every endpoint here takes POST, except the status change.
+                let method = if path.ends_with("/status") {
+                    reqwest::Method::PATCH
+                } else {
+                    reqwest::Method::POST
+                };
+                let mut request = app.request(method, &path, &auth);
+                if let Some(content_type) = content_type {
+                    request = request.header("content-type", content_type);
+                }
+                read(request.body(body).send().await.expect("request")).await
             }
-            read(request.body(body).send().await.expect("request")).await
-        }
-    };
+        };
     let json_type = Some("application/json");
     let cases = [
         (

@@ -10,7 +10,7 @@ fn key_path(id: &str) -> String {
 }
 
 /// The key list of `auth`'s user (first page of 100).
-async fn list(app: &TestApp, auth: &Auth<'_>) -> Value {
+async fn list(app: &TestApp, auth: &Auth) -> Value {
     app.get(&format!("{KEYS}?limit=100"), auth)
         .await
         .expect(200)

@@ -204,7 +204,7 @@ async fn fixture(w: &World, state: State) -> Target {
     }
 }
 
-fn auth(w: &World, who: Who, target: &Target) -> Auth<'static> {
+fn auth(w: &World, who: Who, target: &Target) -> Auth {
     match who {
         Who::Anonymous => Auth::none(),
         Who::Owner => w.owner.auth(),

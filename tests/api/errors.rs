@@ -15,7 +15,7 @@ async fn send_raw(
     app: &TestApp,
     method: Method,
     path: &str,
-    auth: &Auth<'_>,
+    auth: &Auth,
     content_type: Option<&str>,
     body: impl Into<reqwest::Body>,
 ) -> Reply {
@@ -29,7 +29,7 @@ async fn send_raw(
 async fn post_json_text(
     app: &TestApp,
     path: &str,
-    auth: &Auth<'_>,
+    auth: &Auth,
     body: impl Into<reqwest::Body>,
 ) -> Reply {
     send_raw(
@@ -211,7 +211,7 @@ async fn a_field_of_the_wrong_type_is_400_naming_the_field() {
     let app = spawn_app().await;
     let user = app.signup().await;
     let register = |code: Value| json!({ "email": unique_email("typed"), "password": PASSWORD, "name": "A", "verificationCode": code });
-    let cases: Vec<(&str, &str, Auth<'static>, Value, &str)> = vec![
+    let cases: Vec<(&str, &str, Auth, Value, &str)> = vec![
         (
             "email as a number",
             LOGIN,
@@ -727,7 +727,7 @@ async fn control_characters_and_huge_strings_are_4xx_never_5xx() {
     let huge = "x".repeat(10_000);
     let huge_email = format!("{huge}@example.com");
     let register = |email: &str, name: &str, password: &str| json!({ "email": email, "password": password, "name": name, "verificationCode": "123456" });
-    let cases: Vec<(&str, &str, Auth<'static>, Value)> = vec![
+    let cases: Vec<(&str, &str, Auth, Value)> = vec![
         (
             "NUL in a login email",
             LOGIN,

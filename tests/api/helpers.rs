@@ -225,16 +225,14 @@ pub struct TestApp {
     owns_database: bool,
 }
 
-pub struct Auth<'a> {
+pub struct Auth {
     headers: Vec<(&'static str, String)>,
-    _marker: std::marker::PhantomData<&'a ()>,
 }
 
-impl Auth<'_> {
+impl Auth {
     pub fn none() -> Self {
         Self {
             headers: Vec::new(),
-            _marker: std::marker::PhantomData,
         }
     }
     pub fn bearer(token: &str) -> Self {
@@ -266,7 +264,7 @@ pub struct TestUser {
 }
 
 impl TestUser {
-    pub fn auth(&self) -> Auth<'static> {
+    pub fn auth(&self) -> Auth {
         let auth = Auth::bearer(&self.token);
         match &self.tenant {
             Some(slug) => auth.tenant(slug),
@@ -463,7 +461,7 @@ pub async fn read(response: Response) -> Reply {
 }
 
 impl TestApp {
-    pub fn request(&self, method: Method, path: &str, auth: &Auth<'_>) -> RequestBuilder {
+    pub fn request(&self, method: Method, path: &str, auth: &Auth) -> RequestBuilder {
         let mut builder = self
             .client
             .request(method, format!("{}{path}", self.address));
@@ -473,7 +471,7 @@ impl TestApp {
         builder
     }
 
-    pub async fn get(&self, path: &str, auth: &Auth<'_>) -> Reply {
+    pub async fn get(&self, path: &str, auth: &Auth) -> Reply {
         read(
             self.request(Method::GET, path, auth)
                 .send()
@@ -483,7 +481,7 @@ impl TestApp {
         .await
     }
 
-    pub async fn post(&self, path: &str, auth: &Auth<'_>, body: &Value) -> Reply {
+    pub async fn post(&self, path: &str, auth: &Auth, body: &Value) -> Reply {
         read(
             self.request(Method::POST, path, auth)
                 .json(body)
@@ -495,7 +493,7 @@ impl TestApp {
     }
 
     /// A POST exactly as the ClawRent clients send bodyless requests: no body, no Content-Type.
-    pub async fn post_empty(&self, path: &str, auth: &Auth<'_>) -> Reply {
+    pub async fn post_empty(&self, path: &str, auth: &Auth) -> Reply {
         read(
             self.request(Method::POST, path, auth)
                 .send()
@@ -505,7 +503,7 @@ impl TestApp {
         .await
     }
 
-    pub async fn patch(&self, path: &str, auth: &Auth<'_>, body: &Value) -> Reply {
+    pub async fn patch(&self, path: &str, auth: &Auth, body: &Value) -> Reply {
         read(
             self.request(Method::PATCH, path, auth)
                 .json(body)
@@ -516,7 +514,7 @@ impl TestApp {
         .await
     }
 
-    pub async fn delete(&self, path: &str, auth: &Auth<'_>) -> Reply {
+    pub async fn delete(&self, path: &str, auth: &Auth) -> Reply {
         read(
             self.request(Method::DELETE, path, auth)
                 .send()
@@ -526,7 +524,7 @@ impl TestApp {
         .await
     }
 
-    pub async fn send_verification(&self, email: &str, auth: &Auth<'_>) -> Reply {
+    pub async fn send_verification(&self, email: &str, auth: &Auth) -> Reply {
         self.post(
             "/api/auth/send-verification",
             auth,
@@ -535,18 +533,12 @@ impl TestApp {
         .await
     }
 
-    pub async fn register(
-        &self,
-        email: &str,
-        password: &str,
-        code: &str,
-        auth: &Auth<'_>,
-    ) -> Reply {
+    pub async fn register(&self, email: &str, password: &str, code: &str, auth: &Auth) -> Reply {
         let body = json!({ "email": email, "password": password, "name": "Test User", "verificationCode": code });
         self.post("/api/auth/register", auth, &body).await
     }
 
-    pub async fn login(&self, email: &str, password: &str, auth: &Auth<'_>) -> Reply {
+    pub async fn login(&self, email: &str, password: &str, auth: &Auth) -> Reply {
         self.post(
             "/api/auth/login",
             auth,
@@ -555,14 +547,14 @@ impl TestApp {
         .await
     }
 
-    pub async fn me(&self, auth: &Auth<'_>) -> Reply {
+    pub async fn me(&self, auth: &Auth) -> Reply {
         self.get("/api/auth/me", auth).await
     }
 
     /// Registers a new user in `tenant` (None = default) through the real mail flow.
     pub async fn signup_in(&self, tenant: Option<&str>) -> TestUser {
         let email = unique_email("user");
-        let scope = |auth: Auth<'static>| match tenant {
+        let scope = |auth: Auth| match tenant {
             Some(slug) => auth.tenant(slug),
             None => auth,
         };

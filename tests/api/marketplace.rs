@@ -24,7 +24,7 @@ fn browse_path(pairs: &[(&str, &str)]) -> String {
 }
 
 /// A browse page that must succeed.
-async fn browse(app: &TestApp, auth: &Auth<'_>, pairs: &[(&str, &str)]) -> Value {
+async fn browse(app: &TestApp, auth: &Auth, pairs: &[(&str, &str)]) -> Value {
     app.get(&browse_path(pairs), auth).await.expect(200).body
 }
 
@@ -173,12 +173,7 @@ async fn set_stats(app: &TestApp, agent: &str, sessions: i64, rating_sum: i64, r
 }
 
 /// Follows `nextCursor` from the first page of `pairs` with `limit`; returns the pages' ids.
-async fn walk(
-    app: &TestApp,
-    auth: &Auth<'_>,
-    pairs: &[(&str, &str)],
-    limit: &str,
-) -> Vec<Vec<String>> {
+async fn walk(app: &TestApp, auth: &Auth, pairs: &[(&str, &str)], limit: &str) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
