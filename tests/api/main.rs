@@ -2,11 +2,13 @@
 //! Redis and SMTP, with its own database and Redis prefix, and talks HTTP to it.
 
 mod helpers;
+mod money_helpers;
 
 mod accounts;
 mod agents;
 mod api_keys;
 mod authorization;
+mod billing;
 mod browse_plan;
 mod cli;
 mod errors;

@@ -2,6 +2,7 @@
 //! start. An invalid value stops the process with one line naming the variable. Secret values are
 //! wrapped in [`Secret`] and never printed.
 
+use crate::billing::domain::HoldLimits;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -136,6 +137,31 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "registration attempts per client IP per window",
     ),
     (
+        "RATE_LIMIT_TOPUP",
+        "30/1m",
+        "wallet top-ups per user per window",
+    ),
+    (
+        "PAYMENT_MODE",
+        "sandbox",
+        "`sandbox` credits top-ups at once (no payment provider); `disabled` refuses them with 403",
+    ),
+    (
+        "HOLD_MINUTE_CAP",
+        "60",
+        "minutes a per-minute session's hold covers (hold = price x cap)",
+    ),
+    (
+        "HOLD_TOKEN_BUDGET",
+        "100000",
+        "tokens a per-token session's hold covers (hold = price x budget)",
+    ),
+    (
+        "IDEMPOTENCY_KEY_TTL",
+        "24h",
+        "how long an Idempotency-Key and its stored response are kept",
+    ),
+    (
         "VERIFICATION_RESEND_COOLDOWN",
         "60s",
         "minimum time between two codes for one email",
@@ -214,6 +240,7 @@ pub struct RateLimits {
     pub send_verification_ip: Rate,
     pub register_email: Rate,
     pub register_ip: Rate,
+    pub topup: Rate,
 }
 
 #[derive(Debug, Clone)]
@@ -242,6 +269,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub password_hash_concurrency: usize,
     pub rate_limits: RateLimits,
+    pub billing: BillingSettings,
     pub verification_resend_cooldown: Duration,
     pub shutdown_delay: Duration,
     pub shutdown_grace: Duration,
@@ -249,6 +277,57 @@ pub struct Settings {
     pub log_filter: String,
     pub otel_endpoint: Option<String>,
     pub otel_service_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentMode {
+    /// Top-ups are credited at once, without a payment provider.
+    Sandbox,
+    /// Top-ups are refused.
+    Disabled,
+}
+
+#[derive(Debug, Clone)]
+pub struct BillingSettings {
+    pub payment_mode: PaymentMode,
+    pub hold_limits: HoldLimits,
+    pub idempotency_key_ttl: Duration,
+}
+
+fn billing_settings(src: &Source<'_>) -> Result<BillingSettings, ConfigError> {
+    let payment_mode = match src.required("PAYMENT_MODE")?.as_str() {
+        "sandbox" => PaymentMode::Sandbox,
+        "disabled" => PaymentMode::Disabled,
+        other => {
+            return Err(err(
+                "PAYMENT_MODE",
+                format!("expected sandbox or disabled, got {other:?}"),
+            ));
+        }
+    };
+    let minute_cap = src.parse::<u32>("HOLD_MINUTE_CAP", "a whole number of minutes")?;
+    if !(1..=10_080).contains(&minute_cap) {
+        return Err(err(
+            "HOLD_MINUTE_CAP",
+            "must be between 1 and 10080 (a week)",
+        ));
+    }
+    let token_budget = src.parse::<u64>("HOLD_TOKEN_BUDGET", "a whole number of tokens")?;
+    if !(1..=100_000_000).contains(&token_budget) {
+        return Err(err("HOLD_TOKEN_BUDGET", "must be between 1 and 100000000"));
+    }
+    let idempotency_key_ttl = src.duration("IDEMPOTENCY_KEY_TTL")?;
+    if idempotency_key_ttl < Duration::from_secs(60) {
+        return Err(err("IDEMPOTENCY_KEY_TTL", "must be at least 1m"));
+    }
+    Ok(BillingSettings {
+        payment_mode,
+        hold_limits: HoldLimits {
+            minute_cap,
+            token_budget,
+        },
+        idempotency_key_ttl,
+    })
 }
 
 /// One line naming the variable and what is wrong with it (never the value of a secret).
@@ -532,7 +611,9 @@ impl Settings {
                 send_verification_ip: src.rate("RATE_LIMIT_SEND_VERIFICATION_IP")?,
                 register_email: src.rate("RATE_LIMIT_REGISTER_EMAIL")?,
                 register_ip: src.rate("RATE_LIMIT_REGISTER_IP")?,
+                topup: src.rate("RATE_LIMIT_TOPUP")?,
             },
+            billing: billing_settings(&src)?,
             verification_resend_cooldown: src.duration("VERIFICATION_RESEND_COOLDOWN")?,
             shutdown_delay: src.seconds("SHUTDOWN_DELAY_SECONDS")?,
             shutdown_grace: src.seconds("SHUTDOWN_GRACE_SECONDS")?,

@@ -62,3 +62,30 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     conn.close().await?;
     Ok(())
 }
+
+/// How many times a transaction that lost a deadlock or a serialization conflict is run again.
+pub const TRANSACTION_ATTEMPTS: u32 = 3;
+
+/// Runs `work` in one transaction and commits it; a transaction that Postgres aborted to break a
+/// deadlock or a serialization conflict is run again (up to [`TRANSACTION_ATTEMPTS`] times).
+pub async fn transaction<T>(
+    pool: &PgPool,
+    work: impl AsyncFn(&mut sqlx::PgConnection) -> crate::error::ApiResult<T>,
+) -> crate::error::ApiResult<T> {
+    let mut attempt = 1;
+    loop {
+        let result: crate::error::ApiResult<T> = async {
+            let mut tx = pool.begin().await?;
+            let value = work(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        match result {
+            Err(err) if err.is_transient_conflict() && attempt < TRANSACTION_ATTEMPTS => {
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}

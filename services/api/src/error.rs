@@ -56,6 +56,9 @@ error_codes! {
     PayloadTooLarge => (PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The body is larger than MAX_BODY_BYTES."),
     UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "A body was sent with a Content-Type other than application/json."),
     RateLimited => (TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many requests; retry after the number of seconds in Retry-After."),
+    InsufficientBalance => (PAYMENT_REQUIRED, "INSUFFICIENT_BALANCE", "The wallet does not hold enough in this currency; top up first."),
+    IdempotencyKeyReused => (UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with another request body or endpoint."),
+    TopupsDisabled => (FORBIDDEN, "TOPUPS_DISABLED", "Top-ups are switched off on this deployment (PAYMENT_MODE=disabled)."),
     InternalError => (INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "An unexpected server error; the log has the cause under the request id."),
     ServiceUnavailable => (SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "A dependency (Postgres, Redis, mail) is unavailable; retry after Retry-After."),
 }
@@ -159,6 +162,19 @@ impl ApiError {
             retry_after: self.retry_after,
             source: None,
         }
+    }
+
+    /// Postgres aborted the transaction to break a deadlock or a serialization conflict: running
+    /// it again is safe and usually succeeds.
+    pub fn is_transient_conflict(&self) -> bool {
+        self.source
+            .as_ref()
+            .and_then(|e| e.downcast_ref::<sqlx::Error>())
+            .and_then(|e| match e {
+                sqlx::Error::Database(db) => db.code(),
+                _ => None,
+            })
+            .is_some_and(|code| code == "40P01" || code == "40001")
     }
 
     pub fn body(&self) -> ErrorBody {

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod agents;
 pub mod auth;
+pub mod billing;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod idempotency;
 pub mod kv;
 pub mod mail;
 pub mod marketplace;

@@ -21,7 +21,8 @@ or the Host header; without either the default tenant answers.",
     tags(
         (name = "auth", description = "Accounts, email verification, login, API keys"),
         (name = "agents", description = "Provider side: agents, provider profiles, agent tokens, activation"),
-        (name = "admin", description = "Marketplace admins: provider review and the audit log"),
+        (name = "admin", description = "Marketplace admins: provider review, wallet adjustments, the ledger and the audit log"),
+        (name = "billing", description = "Wallets, top-ups and transactions. Money-moving POSTs honour Idempotency-Key"),
         (name = "marketplace", description = "Browse and search agents"),
         (name = "favorites", description = "A user's favourite agents"),
         (name = "platform", description = "Platform operator: tenants and their first admins"),
@@ -60,6 +61,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     crate::agents::routes::configure(cfg);
     crate::agents::admin_routes::configure(cfg);
     crate::marketplace::routes::configure(cfg);
+    crate::billing::routes::configure(cfg);
+    crate::billing::admin_routes::configure(cfg);
 }
 
 /// The document exactly as the server serves it.

@@ -122,12 +122,14 @@ impl Application {
 
     /// Serves until the server is stopped through its handle (tests drop it).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        crate::idempotency::spawn_janitor(self.state.clone());
         self.server.await
     }
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully: readiness turns false at once,
     /// listeners close after SHUTDOWN_DELAY_SECONDS, in-flight requests get SHUTDOWN_GRACE_SECONDS.
     pub async fn run_until_signal(self) -> std::io::Result<()> {
+        crate::idempotency::spawn_janitor(self.state.clone());
         let handle = self.server.handle();
         let state = self.state.clone();
         tokio::spawn(async move {

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident, $sql:literal, $field:literal, { $($variant:ident => $text:literal),* $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema, ::sqlx::Type)]
         #[sqlx(type_name = $sql)]
         pub enum $name {
             $(#[serde(rename = $text)] #[sqlx(rename = $text)] $variant),*
@@ -30,6 +30,8 @@ macro_rules! wire_enum {
         }
     };
 }
+
+pub(crate) use wire_enum;
 
 wire_enum!(AgentRoles, "agent_roles", "roles", { Consumer => "consumer", Both => "both" });
 wire_enum!(OnlineStatus, "online_status", "onlineStatus", { Online => "online", Offline => "offline", Busy => "busy" });

@@ -475,6 +475,8 @@ pub struct AuditEntry<'a> {
     pub reason: Option<&'a str>,
     pub from_status: Option<&'a str>,
     pub to_status: Option<&'a str>,
+    /// Structured facts of the decision (amounts of a wallet adjustment).
+    pub details: Option<serde_json::Value>,
     pub now: DateTime<Utc>,
 }
 
@@ -485,8 +487,8 @@ pub async fn insert_audit(
     e: AuditEntry<'_>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO admin_audit (id, tenant_id, actor_id, action, target_type, target_id, reason, from_status, to_status, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO admin_audit (id, tenant_id, actor_id, action, target_type, target_id, reason, from_status, to_status, created_at, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(Uuid::now_v7())
     .bind(tenant)
@@ -498,6 +500,7 @@ pub async fn insert_audit(
     .bind(e.from_status)
     .bind(e.to_status)
     .bind(e.now)
+    .bind(e.details)
     .execute(conn)
     .await
     .map(|_| ())
@@ -514,6 +517,7 @@ pub struct AuditRow {
     pub reason: Option<String>,
     pub from_status: Option<String>,
     pub to_status: Option<String>,
+    pub details: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -528,7 +532,7 @@ pub async fn list_audit(
 ) -> sqlx::Result<(Vec<AuditRow>, i64)> {
     let rows = sqlx::query_as(
         "SELECT l.id, l.actor_id, u.email::text AS actor_email, l.action, l.target_type, l.target_id, l.reason,
-                l.from_status, l.to_status, l.created_at
+                l.from_status, l.to_status, l.details, l.created_at
          FROM admin_audit l LEFT JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.actor_id
          WHERE l.tenant_id = $1 AND ($2::uuid IS NULL OR l.target_id = $2)
          ORDER BY l.created_at DESC, l.id DESC LIMIT $3 OFFSET $4",

@@ -372,6 +372,7 @@ pub async fn review(
             reason: reason.as_deref(),
             from_status: Some(current.status.as_str()),
             to_status: Some(to.as_str()),
+            details: None,
             now,
         },
     )

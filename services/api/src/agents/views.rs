@@ -13,13 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A price for the wire: at least 2 decimals, no trailing zeros beyond (`"1.00"`, `"0.0125"`).
-pub fn money(amount: Decimal) -> String {
-    let mut value = amount.normalize();
-    if value.scale() < 2 {
-        value.rescale(2);
-    }
-    value.to_string()
-}
+pub use crate::billing::domain::format_amount as money;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -210,7 +204,7 @@ pub struct AuditView {
     pub actor_id: Uuid,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_email: Option<String>,
-    /// `approve`, `reject`, `suspend` or `reinstate`.
+    /// `approve`, `reject`, `suspend`, `reinstate`, `wallet_credit` or `wallet_debit`.
     pub action: String,
     pub target_type: String,
     pub target_id: Uuid,
@@ -220,6 +214,10 @@ pub struct AuditView {
     pub from_status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_status: Option<String>,
+    /// Facts of a money decision, e.g. `{"type":"credit","amount":"5.00","currency":"USD","balanceAfter":"12.00"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
     #[serde(serialize_with = "time_format::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
@@ -237,20 +235,8 @@ impl From<AuditRow> for AuditView {
             reason: r.reason,
             from_status: r.from_status,
             to_status: r.to_status,
+            details: r.details,
             created_at: r.created_at,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_shows_at_least_two_decimals() {
-        assert_eq!(money(Decimal::new(10000, 4)), "1.00");
-        assert_eq!(money(Decimal::new(125, 4)), "0.0125");
-        assert_eq!(money(Decimal::ZERO), "0.00");
-        assert_eq!(money(Decimal::new(15, 1)), "1.50");
     }
 }

@@ -1,0 +1,344 @@
+//! Money value types and the arithmetic of top-ups, holds, charges and the platform fee.
+//! Amounts are `Decimal` everywhere, stored as `numeric(20, 4)` and sent as decimal strings.
+
+use crate::agents::domain::{PricingModel, wire_enum};
+use crate::error::{ApiError, ApiResult};
+use crate::tenancy::domain::Tenant;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::Value;
+use std::time::Duration;
+
+wire_enum!(HoldStatus, "hold_status", "status", { Held => "held", Settled => "settled", Voided => "voided" });
+wire_enum!(
+    /// What a ledger posting is, as a wallet's owner sees it.
+    TxType, "ledger_tx_type", "type",
+    { Topup => "topup", Payment => "payment", Income => "income", Refund => "refund", Fee => "fee", Adjustment => "adjustment" }
+);
+wire_enum!(EntryKind, "ledger_entry_kind", "kind",
+    { Topup => "topup", Hold => "hold", Settlement => "settlement", Void => "void", Adjustment => "adjustment" });
+wire_enum!(
+    /// The ledger's accounts: users' wallets, session holds, and the tenant's own accounts
+    /// (platform fees, money received from the payment provider, admin adjustments).
+    LedgerAccount, "ledger_account", "account",
+    { Wallet => "wallet", Hold => "hold", PlatformFee => "platform_fee", PaymentClearing => "payment_clearing", Adjustments => "adjustments" }
+);
+
+/// Bounds of one top-up.
+pub const MIN_TOPUP: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
+pub const MAX_TOPUP: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+/// Bounds of one admin adjustment.
+pub const MAX_ADJUSTMENT: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
+/// The bounds of a money field: how small, how large, how many decimals.
+#[derive(Debug, Clone, Copy)]
+pub struct AmountRule {
+    pub min: Decimal,
+    pub max: Decimal,
+    pub max_decimals: u32,
+}
+
+pub const TOPUP_RULE: AmountRule = AmountRule {
+    min: MIN_TOPUP,
+    max: MAX_TOPUP,
+    max_decimals: 2,
+};
+
+pub const ADJUSTMENT_RULE: AmountRule = AmountRule {
+    min: Decimal::from_parts(1, 0, 0, false, 4),
+    max: MAX_ADJUSTMENT,
+    max_decimals: 4,
+};
+
+/// A money amount from JSON. It must be a string of digits with an optional decimal point
+/// (`"12.50"`): JSON numbers, signs, exponents, `NaN`, blanks and extra decimals are refused,
+/// so nothing is ever rounded silently.
+pub fn parse_amount(field: &str, value: Option<&Value>, rule: AmountRule) -> ApiResult<Decimal> {
+    let bounds = format!(
+        "{} to {}, at most {} decimals",
+        format_amount(rule.min),
+        format_amount(rule.max),
+        rule.max_decimals
+    );
+    let invalid = || {
+        ApiError::field(
+            field,
+            format!("must be a decimal string such as \"12.50\" ({bounds})"),
+        )
+    };
+    let raw = match value {
+        None | Some(Value::Null) => return Err(ApiError::field(field, "is required")),
+        Some(Value::String(raw)) => raw.as_str(),
+        Some(Value::Number(_)) => {
+            return Err(ApiError::field(
+                field,
+                format!("must be a string such as \"12.50\", not a JSON number ({bounds})"),
+            ));
+        }
+        Some(_) => return Err(invalid()),
+    };
+    let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    let well_formed = (1..=12).contains(&whole.len())
+        && digits(whole)
+        && digits(fraction)
+        && (raw.contains('.') != fraction.is_empty());
+    if !well_formed {
+        return Err(invalid());
+    }
+    if fraction.len() > rule.max_decimals as usize {
+        return Err(ApiError::field(
+            field,
+            format!("has more than {} decimals ({bounds})", rule.max_decimals),
+        ));
+    }
+    let amount: Decimal = raw.parse().map_err(|_| invalid())?;
+    if amount < rule.min || amount > rule.max {
+        return Err(ApiError::field(
+            field,
+            format!("is out of range ({bounds})"),
+        ));
+    }
+    Ok(amount)
+}
+
+/// The currency of a request: the given one if the marketplace uses it, else the tenant's first.
+pub fn parse_currency(tenant: &Tenant, raw: Option<&str>) -> ApiResult<String> {
+    match raw {
+        None => Ok(default_currency(tenant).to_owned()),
+        Some(code) if tenant.currencies.iter().any(|c| c == code) => Ok(code.to_owned()),
+        Some(_) => Err(ApiError::field(
+            "currency",
+            format!("must be one of {}", tenant.currencies.join(", ")),
+        )),
+    }
+}
+
+pub fn default_currency(tenant: &Tenant) -> &str {
+    tenant.currencies.first().map_or("CNY", String::as_str)
+}
+
+/// An amount for the wire: at least 2 decimals, no trailing zeros beyond (`"1.00"`, `"0.0125"`).
+pub fn format_amount(amount: Decimal) -> String {
+    let mut value = amount.normalize();
+    if value.scale() < 2 {
+        value.rescale(2);
+    }
+    value.to_string()
+}
+
+/// An amount with the ledger's full 4 decimals (`"5.0000"`), as settlements are shown.
+pub fn format_exact(amount: Decimal) -> String {
+    let mut value = amount;
+    value.rescale(4);
+    value.to_string()
+}
+
+/// `fee = round_half_even(charge × rate, 4 dp)`; the provider gets `charge - fee`, so the two
+/// parts always add up to the charge exactly.
+pub fn platform_fee(charge: Decimal, rate: Decimal) -> Decimal {
+    (charge * rate).round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven)
+}
+
+/// How much a hold may cover for the per-minute and per-token models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldLimits {
+    pub minute_cap: u32,
+    pub token_budget: u64,
+}
+
+/// The price a session is rented at, fixed when its hold is placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricingTerms {
+    pub model: PricingModel,
+    pub unit_price: Decimal,
+    pub currency: String,
+}
+
+impl PricingTerms {
+    /// The units a hold covers: one for flat prices, the minute cap, or the token budget.
+    pub fn max_units(&self, limits: HoldLimits) -> i64 {
+        match self.model {
+            PricingModel::PerSession | PricingModel::Fixed => 1,
+            PricingModel::PerMinute => i64::from(limits.minute_cap.max(1)),
+            PricingModel::PerToken => i64::try_from(limits.token_budget.max(1)).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The hold: price × the units it covers.
+    pub fn hold_amount(&self, limits: HoldLimits) -> Decimal {
+        self.unit_price * Decimal::from(self.max_units(limits))
+    }
+}
+
+/// What a session used, measured by the sessions context when it ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Time the session was active.
+    pub active: Duration,
+    /// Tokens metered during the session.
+    pub tokens: u64,
+}
+
+/// Minutes started: any started minute counts, and an ended session has started at least one.
+pub fn started_minutes(active: Duration) -> u64 {
+    active.as_secs().div_ceil(60).max(1)
+}
+
+/// The units charged for a session, never more than its hold covers.
+pub fn billable_units(model: PricingModel, usage: Usage, max_units: i64) -> i64 {
+    let used = match model {
+        PricingModel::PerSession | PricingModel::Fixed => 1,
+        PricingModel::PerMinute => started_minutes(usage.active),
+        PricingModel::PerToken => usage.tokens,
+    };
+    i64::try_from(used).unwrap_or(i64::MAX).min(max_units)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().expect("decimal")
+    }
+
+    #[test]
+    fn top_up_amounts_are_strict_decimal_strings() {
+        for ok in ["0.01", "12.5", "12.50", "10000", "10000.00", "7"] {
+            assert!(
+                parse_amount("amount", Some(&json!(ok)), TOPUP_RULE).is_ok(),
+                "{ok}"
+            );
+        }
+        let bad = [
+            json!("-5.00"),
+            json!("0"),
+            json!("0.00"),
+            json!("0.001"),
+            json!("1.005"),
+            json!("10000.01"),
+            json!("1e3"),
+            json!("1e309"),
+            json!("NaN"),
+            json!("Infinity"),
+            json!(""),
+            json!(" 5"),
+            json!("5 "),
+            json!("+5"),
+            json!("5."),
+            json!(".5"),
+            json!("1,00"),
+            json!("0x10"),
+            json!("99999999999999999999999"),
+            json!(12.5),
+            json!(10),
+            json!(true),
+            json!([]),
+            json!({}),
+            Value::Null,
+        ];
+        for value in bad {
+            let err = parse_amount("amount", Some(&value), TOPUP_RULE).expect_err("refused");
+            assert!(
+                err.message.starts_with("amount: "),
+                "{value}: {}",
+                err.message
+            );
+        }
+        assert!(parse_amount("amount", None, TOPUP_RULE).is_err());
+    }
+
+    #[test]
+    fn fees_round_half_to_even_at_four_decimals() {
+        let rate = dec("0.15");
+        for (charge, fee) in [
+            ("5.00", "0.7500"),
+            ("1.00", "0.1500"),
+            ("0.0001", "0.0000"),  // 0.000015
+            ("0.0003", "0.0000"),  // 0.000045
+            ("0.0005", "0.0001"),  // 0.000075
+            ("0.001", "0.0002"),   // 0.00015: a midpoint, to the even 2
+            ("0.003", "0.0004"),   // 0.00045: a midpoint, to the even 4
+            ("0.0033", "0.0005"),  // 0.000495
+            ("33.3333", "5.0000"), // 4.999995 rounds up
+            ("0.0101", "0.0015"),  // 0.001515
+        ] {
+            let fee_found = platform_fee(dec(charge), rate);
+            assert_eq!(fee_found, dec(fee), "charge {charge}");
+            assert_eq!(fee_found + (dec(charge) - fee_found), dec(charge));
+        }
+        // Midpoints at 4 dp go to the even neighbour, both ways.
+        assert_eq!(platform_fee(dec("0.0001"), dec("0.5")), dec("0.0000"));
+        assert_eq!(platform_fee(dec("0.0003"), dec("0.5")), dec("0.0002"));
+        assert_eq!(platform_fee(dec("0.0005"), dec("0.5")), dec("0.0002"));
+        assert_eq!(platform_fee(dec("0.0007"), dec("0.5")), dec("0.0004"));
+        assert_eq!(platform_fee(dec("123.45"), Decimal::ZERO), Decimal::ZERO);
+    }
+
+    #[test]
+    fn amounts_print_with_two_or_four_decimals() {
+        assert_eq!(format_amount(dec("100")), "100.00");
+        assert_eq!(format_amount(dec("4.2500")), "4.25");
+        assert_eq!(format_amount(dec("0.1275")), "0.1275");
+        assert_eq!(format_exact(dec("5")), "5.0000");
+        assert_eq!(format_exact(dec("0.75")), "0.7500");
+    }
+
+    #[test]
+    fn holds_and_charges_follow_the_pricing_model() {
+        let limits = HoldLimits {
+            minute_cap: 60,
+            token_budget: 10_000,
+        };
+        let terms = |model, price: &str| PricingTerms {
+            model,
+            unit_price: dec(price),
+            currency: "USD".into(),
+        };
+        assert_eq!(
+            terms(PricingModel::PerSession, "5.00").hold_amount(limits),
+            dec("5")
+        );
+        assert_eq!(
+            terms(PricingModel::Fixed, "2.50").hold_amount(limits),
+            dec("2.5")
+        );
+        assert_eq!(
+            terms(PricingModel::PerMinute, "0.10").hold_amount(limits),
+            dec("6")
+        );
+        assert_eq!(
+            terms(PricingModel::PerToken, "0.0001").hold_amount(limits),
+            dec("1")
+        );
+
+        let usage = |secs, tokens| Usage {
+            active: Duration::from_secs(secs),
+            tokens,
+        };
+        assert_eq!(
+            billable_units(PricingModel::PerSession, usage(7200, 9), 1),
+            1
+        );
+        assert_eq!(billable_units(PricingModel::PerMinute, usage(0, 0), 60), 1);
+        assert_eq!(billable_units(PricingModel::PerMinute, usage(60, 0), 60), 1);
+        assert_eq!(billable_units(PricingModel::PerMinute, usage(61, 0), 60), 2);
+        assert_eq!(
+            billable_units(PricingModel::PerMinute, usage(86_400, 0), 60),
+            60
+        );
+        assert_eq!(
+            billable_units(PricingModel::PerToken, usage(5, 0), 10_000),
+            0
+        );
+        assert_eq!(
+            billable_units(PricingModel::PerToken, usage(5, 1234), 10_000),
+            1234
+        );
+        assert_eq!(
+            billable_units(PricingModel::PerToken, usage(5, 99_999), 10_000),
+            10_000
+        );
+    }
+}

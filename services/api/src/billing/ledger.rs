@@ -1,0 +1,240 @@
+//! Journal entries. An [`Entry`] is built from transfers, so its postings sum to zero by
+//! construction; [`record`] changes the wallet balances (conditional updates, in a fixed order)
+//! and writes the entry and its postings, all in the caller's transaction.
+
+use super::domain::{EntryKind, LedgerAccount, TxType, format_amount};
+use super::repo::{self, PostingRow};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// An account of the ledger. The tenant's own accounts are keyed by the tenant id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    /// A user's wallet in the entry's currency (created on the first credit).
+    Wallet(Uuid),
+    /// A session's hold, keyed by the hold id.
+    Hold(Uuid),
+    PlatformFee,
+    PaymentClearing,
+    Adjustments,
+}
+
+impl Account {
+    fn kind(self) -> LedgerAccount {
+        match self {
+            Account::Wallet(_) => LedgerAccount::Wallet,
+            Account::Hold(_) => LedgerAccount::Hold,
+            Account::PlatformFee => LedgerAccount::PlatformFee,
+            Account::PaymentClearing => LedgerAccount::PaymentClearing,
+            Account::Adjustments => LedgerAccount::Adjustments,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Posting {
+    account: Account,
+    amount: Decimal,
+    tx_type: TxType,
+}
+
+/// One movement of money. Zero-amount transfers are dropped (a free session still gets its
+/// entry, with no postings).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: Uuid,
+    pub kind: EntryKind,
+    pub currency: String,
+    /// The session for holds, settlements and voids; the entry itself otherwise.
+    pub reference_id: Uuid,
+    pub actor: Option<Uuid>,
+    pub memo: Option<String>,
+    postings: Vec<Posting>,
+}
+
+impl Entry {
+    pub fn new(kind: EntryKind, currency: &str) -> Self {
+        let id = Uuid::now_v7();
+        Self {
+            id,
+            kind,
+            currency: currency.to_owned(),
+            reference_id: id,
+            actor: None,
+            memo: None,
+            postings: Vec::new(),
+        }
+    }
+
+    pub fn reference(mut self, id: Uuid) -> Self {
+        self.reference_id = id;
+        self
+    }
+
+    pub fn actor(mut self, actor: Uuid) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+
+    pub fn memo(mut self, memo: Option<String>) -> Self {
+        self.memo = memo;
+        self
+    }
+
+    /// Moves `amount` (≥ 0) from one account to another; each side is labelled for its owner.
+    pub fn transfer(
+        mut self,
+        from: (Account, TxType),
+        to: (Account, TxType),
+        amount: Decimal,
+    ) -> Self {
+        debug_assert!(
+            amount >= Decimal::ZERO,
+            "transfers move non-negative amounts"
+        );
+        if !amount.is_zero() {
+            self.postings.push(Posting {
+                account: from.0,
+                amount: -amount,
+                tx_type: from.1,
+            });
+            self.postings.push(Posting {
+                account: to.0,
+                amount,
+                tx_type: to.1,
+            });
+        }
+        self
+    }
+
+    fn is_balanced(&self) -> bool {
+        self.postings
+            .iter()
+            .map(|p| p.amount)
+            .sum::<Decimal>()
+            .is_zero()
+    }
+}
+
+/// A wallet's balance right after an entry.
+#[derive(Debug, Clone, Copy)]
+pub struct WalletBalance {
+    pub user_id: Uuid,
+    pub balance: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub entry_id: Uuid,
+    pub wallets: Vec<WalletBalance>,
+}
+
+impl Recorded {
+    /// The balance of `user`'s wallet after the entry, if the entry touched it.
+    pub fn balance_of(&self, user: Uuid) -> Option<Decimal> {
+        self.wallets
+            .iter()
+            .rev()
+            .find(|w| w.user_id == user)
+            .map(|w| w.balance)
+    }
+}
+
+pub fn insufficient_balance(needed: Decimal, currency: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::InsufficientBalance,
+        format!(
+            "Insufficient balance: this needs {} {currency} in the wallet",
+            format_amount(needed)
+        ),
+    )
+}
+
+/// Applies the entry: wallet balances first, in user-id order so that two entries touching the
+/// same wallets cannot deadlock, each with a conditional update (a debit that would go below
+/// zero is [`ErrorCode::InsufficientBalance`]); then the entry and its postings in one statement.
+#[tracing::instrument(name = "ledger.record", skip_all, fields(ledger.kind = entry.kind.as_str(), ledger.entry = %entry.id))]
+pub async fn record(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    entry: Entry,
+    now: DateTime<Utc>,
+) -> ApiResult<Recorded> {
+    if !entry.is_balanced() {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "refusing an unbalanced journal entry {:?}",
+            entry
+        )));
+    }
+    let mut order: Vec<usize> = (0..entry.postings.len()).collect();
+    order.sort_by_key(|&i| match entry.postings[i].account {
+        Account::Wallet(user) => (0, user),
+        _ => (1, Uuid::nil()),
+    });
+    let mut rows: Vec<PostingRow> = Vec::with_capacity(entry.postings.len());
+    let mut wallets = Vec::new();
+    for i in order {
+        let posting = &entry.postings[i];
+        let (account_id, user_id, balance_after) = match posting.account {
+            Account::Wallet(user) => {
+                let (wallet_id, balance) = if posting.amount > Decimal::ZERO {
+                    repo::credit_wallet(conn, tenant, user, &entry.currency, posting.amount, now)
+                        .await?
+                } else {
+                    repo::debit_wallet(conn, tenant, user, &entry.currency, -posting.amount, now)
+                        .await?
+                        .ok_or_else(|| insufficient_balance(-posting.amount, &entry.currency))?
+                };
+                wallets.push(WalletBalance {
+                    user_id: user,
+                    balance,
+                });
+                (wallet_id, Some(user), Some(balance))
+            }
+            Account::Hold(hold) => (hold, None, None),
+            Account::PlatformFee | Account::PaymentClearing | Account::Adjustments => {
+                (tenant, None, None)
+            }
+        };
+        rows.push(PostingRow {
+            account: posting.account.kind(),
+            account_id,
+            amount: posting.amount,
+            tx_type: posting.tx_type,
+            user_id,
+            balance_after,
+        });
+    }
+    repo::insert_entry(conn, tenant, &entry, &rows, now).await?;
+    Ok(Recorded {
+        entry_id: entry.id,
+        wallets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfers_always_balance_and_zero_amounts_vanish() {
+        let user = Uuid::now_v7();
+        let entry = Entry::new(EntryKind::Topup, "USD")
+            .transfer(
+                (Account::PaymentClearing, TxType::Topup),
+                (Account::Wallet(user), TxType::Topup),
+                Decimal::new(1250, 2),
+            )
+            .transfer(
+                (Account::Hold(user), TxType::Payment),
+                (Account::PlatformFee, TxType::Fee),
+                Decimal::ZERO,
+            );
+        assert!(entry.is_balanced());
+        assert_eq!(entry.postings.len(), 2);
+        assert_eq!(entry.reference_id, entry.id);
+    }
+}

@@ -1,0 +1,366 @@
+//! SQL of wallets, journal entries, holds and settlements. Every function takes the tenant and
+//! the caller's connection or transaction.
+
+use super::domain::{HoldStatus, LedgerAccount, TxType};
+use super::ledger::Entry;
+use crate::agents::domain::PricingModel;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Adds to a wallet, creating it on first use. Returns its id and new balance.
+#[tracing::instrument(name = "db.wallet_credit", skip_all)]
+pub async fn credit_wallet(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    user: Uuid,
+    currency: &str,
+    amount: Decimal,
+    now: DateTime<Utc>,
+) -> sqlx::Result<(Uuid, Decimal)> {
+    sqlx::query_as(
+        "INSERT INTO wallets (id, tenant_id, user_id, currency, balance, postings, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $6)
+         ON CONFLICT (tenant_id, user_id, currency) DO UPDATE
+            SET balance = wallets.balance + EXCLUDED.balance,
+                postings = wallets.postings + 1,
+                updated_at = EXCLUDED.updated_at
+         RETURNING id, balance",
+    )
+    .bind(Uuid::now_v7())
+    .bind(tenant)
+    .bind(user)
+    .bind(currency)
+    .bind(amount)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+/// Takes `amount` from a wallet only if it holds at least that much (one conditional update,
+/// never a read then a write). `None` when the wallet is missing or short.
+#[tracing::instrument(name = "db.wallet_debit", skip_all)]
+pub async fn debit_wallet(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    user: Uuid,
+    currency: &str,
+    amount: Decimal,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<(Uuid, Decimal)>> {
+    sqlx::query_as(
+        "UPDATE wallets SET balance = balance - $4, postings = postings + 1, updated_at = $5
+         WHERE tenant_id = $1 AND user_id = $2 AND currency = $3 AND balance >= $4
+         RETURNING id, balance",
+    )
+    .bind(tenant)
+    .bind(user)
+    .bind(currency)
+    .bind(amount)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+/// One posting as written; wallet postings carry their owner and the balance after.
+#[derive(Debug, Clone)]
+pub struct PostingRow {
+    pub account: LedgerAccount,
+    pub account_id: Uuid,
+    pub amount: Decimal,
+    pub tx_type: TxType,
+    pub user_id: Option<Uuid>,
+    pub balance_after: Option<Decimal>,
+}
+
+/// The entry and all its postings in one statement (one round trip).
+#[tracing::instrument(name = "db.ledger_insert", skip_all)]
+pub async fn insert_entry(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    entry: &Entry,
+    postings: &[PostingRow],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let accounts: Vec<&str> = postings.iter().map(|p| p.account.as_str()).collect();
+    let account_ids: Vec<Uuid> = postings.iter().map(|p| p.account_id).collect();
+    let amounts: Vec<Decimal> = postings.iter().map(|p| p.amount).collect();
+    let types: Vec<&str> = postings.iter().map(|p| p.tx_type.as_str()).collect();
+    let users: Vec<Option<Uuid>> = postings.iter().map(|p| p.user_id).collect();
+    let balances: Vec<Option<Decimal>> = postings.iter().map(|p| p.balance_after).collect();
+    sqlx::query(
+        "WITH entry AS (
+            INSERT INTO ledger_entries (id, tenant_id, kind, currency, reference_id, actor_id, memo, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         )
+         INSERT INTO ledger_postings
+            (entry_id, tenant_id, account, account_id, currency, amount, tx_type, reference_id, user_id, balance_after, created_at)
+         SELECT $1, $2, p.account::ledger_account, p.account_id, $4, p.amount, p.tx_type::ledger_tx_type, $5,
+                p.user_id, p.balance_after, $8
+         FROM UNNEST($9::text[], $10::uuid[], $11::numeric[], $12::text[], $13::uuid[], $14::numeric[])
+              WITH ORDINALITY AS p(account, account_id, amount, tx_type, user_id, balance_after, n)
+         ORDER BY p.n",
+    )
+    .bind(entry.id)
+    .bind(tenant)
+    .bind(entry.kind)
+    .bind(&entry.currency)
+    .bind(entry.reference_id)
+    .bind(entry.actor)
+    .bind(entry.memo.as_deref())
+    .bind(now)
+    .bind(accounts)
+    .bind(account_ids)
+    .bind(amounts)
+    .bind(types)
+    .bind(users)
+    .bind(balances)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WalletRow {
+    pub currency: String,
+    pub balance: Decimal,
+    pub postings: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[tracing::instrument(name = "db.wallets_of_user", skip_all)]
+pub async fn wallets_of(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    user: Uuid,
+) -> sqlx::Result<Vec<WalletRow>> {
+    sqlx::query_as(
+        "SELECT currency, balance, postings, updated_at FROM wallets
+         WHERE tenant_id = $1 AND user_id = $2 ORDER BY currency",
+    )
+    .bind(tenant)
+    .bind(user)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TransactionRow {
+    pub id: i64,
+    pub entry_id: Uuid,
+    pub currency: String,
+    pub amount: Decimal,
+    pub tx_type: TxType,
+    pub balance_after: Option<Decimal>,
+    pub reference_id: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where a page of transactions starts: after a posting id (keyset) or at an offset.
+#[derive(Debug, Clone, Copy)]
+pub enum From {
+    After(i64),
+    Offset(i64),
+}
+
+/// A user's wallet postings, newest first, along the history index.
+#[tracing::instrument(name = "db.wallet_transactions", skip_all)]
+pub async fn transactions(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    user: Uuid,
+    currency: Option<&str>,
+    from: From,
+    limit: i64,
+) -> sqlx::Result<Vec<TransactionRow>> {
+    let (after, offset) = match from {
+        From::After(id) => (Some(id), 0),
+        From::Offset(offset) => (None, offset),
+    };
+    sqlx::query_as(
+        "SELECT id, entry_id, currency, amount, tx_type, balance_after, reference_id, created_at
+         FROM ledger_postings
+         WHERE tenant_id = $1 AND user_id = $2 AND account = 'wallet'
+           AND ($3::text IS NULL OR currency = $3)
+           AND ($4::bigint IS NULL OR id < $4)
+         ORDER BY id DESC
+         LIMIT $5 OFFSET $6",
+    )
+    .bind(tenant)
+    .bind(user)
+    .bind(currency)
+    .bind(after)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RevenueRow {
+    pub currency: String,
+    pub platform_fee: Decimal,
+    pub entries: i64,
+}
+
+/// The tenant's platform-fee revenue per currency: the sum of its append-only fee postings.
+#[tracing::instrument(name = "db.fee_revenue", skip_all)]
+pub async fn fee_revenue(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<Vec<RevenueRow>> {
+    sqlx::query_as(
+        "SELECT currency, sum(amount) AS platform_fee, count(*) AS entries
+         FROM ledger_postings
+         WHERE tenant_id = $1 AND account = 'platform_fee' AND account_id = $1
+         GROUP BY currency ORDER BY currency",
+    )
+    .bind(tenant)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HoldRow {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub consumer_id: Uuid,
+    pub provider_id: Uuid,
+    pub currency: String,
+    pub amount: Decimal,
+    pub pricing_model: PricingModel,
+    pub unit_price: Decimal,
+    pub max_units: i64,
+    pub status: HoldStatus,
+    pub created_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+const HOLD_COLUMNS: &str = "id, session_id, consumer_id, provider_id, currency, amount, pricing_model, \
+     unit_price, max_units, status, created_at, resolved_at";
+
+/// Inserts a hold unless the session already has one (`None` then).
+#[tracing::instrument(name = "db.hold_insert", skip_all)]
+pub async fn insert_hold(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    hold: &HoldRow,
+) -> sqlx::Result<Option<HoldRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO holds (id, tenant_id, session_id, consumer_id, provider_id, currency, amount,
+                            pricing_model, unit_price, max_units, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'held', $11)
+         ON CONFLICT (tenant_id, session_id) DO NOTHING
+         RETURNING {HOLD_COLUMNS}"
+    )))
+    .bind(hold.id)
+    .bind(tenant)
+    .bind(hold.session_id)
+    .bind(hold.consumer_id)
+    .bind(hold.provider_id)
+    .bind(&hold.currency)
+    .bind(hold.amount)
+    .bind(hold.pricing_model)
+    .bind(hold.unit_price)
+    .bind(hold.max_units)
+    .bind(hold.created_at)
+    .fetch_optional(conn)
+    .await
+}
+
+#[tracing::instrument(name = "db.hold_find", skip_all)]
+pub async fn find_hold(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    session: Uuid,
+) -> sqlx::Result<Option<HoldRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {HOLD_COLUMNS} FROM holds WHERE tenant_id = $1 AND session_id = $2"
+    )))
+    .bind(tenant)
+    .bind(session)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Closes an open hold (`held` → settled or voided) in one conditional update; `None` when the
+/// session has no hold or it is already closed. The row stays locked until the transaction ends,
+/// so a concurrent close waits and then finds it closed.
+#[tracing::instrument(name = "db.hold_close", skip_all)]
+pub async fn close_hold(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    session: Uuid,
+    to: HoldStatus,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<HoldRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE holds SET status = $3, resolved_at = $4
+         WHERE tenant_id = $1 AND session_id = $2 AND status = 'held'
+         RETURNING {HOLD_COLUMNS}"
+    )))
+    .bind(tenant)
+    .bind(session)
+    .bind(to)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SettlementRow {
+    pub session_id: Uuid,
+    pub hold_id: Uuid,
+    pub entry_id: Uuid,
+    pub currency: String,
+    pub units: i64,
+    pub amount: Decimal,
+    pub platform_fee: Decimal,
+    pub provider_income: Decimal,
+    pub refund: Decimal,
+    pub fee_rate: Decimal,
+    pub created_at: DateTime<Utc>,
+}
+
+const SETTLEMENT_COLUMNS: &str = "session_id, hold_id, entry_id, currency, units, amount, platform_fee, \
+     provider_income, refund, fee_rate, created_at";
+
+#[tracing::instrument(name = "db.settlement_insert", skip_all)]
+pub async fn insert_settlement(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    s: &SettlementRow,
+) -> sqlx::Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO settlements (tenant_id, {SETTLEMENT_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    )))
+    .bind(tenant)
+    .bind(s.session_id)
+    .bind(s.hold_id)
+    .bind(s.entry_id)
+    .bind(&s.currency)
+    .bind(s.units)
+    .bind(s.amount)
+    .bind(s.platform_fee)
+    .bind(s.provider_income)
+    .bind(s.refund)
+    .bind(s.fee_rate)
+    .bind(s.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(name = "db.settlement_find", skip_all)]
+pub async fn find_settlement(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    session: Uuid,
+) -> sqlx::Result<Option<SettlementRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SETTLEMENT_COLUMNS} FROM settlements WHERE tenant_id = $1 AND session_id = $2"
+    )))
+    .bind(tenant)
+    .bind(session)
+    .fetch_optional(conn)
+    .await
+}

@@ -1,0 +1,255 @@
+//! Wallet use-cases: balances, sandbox top-ups, the transactions list, admin adjustments and
+//! the platform-fee revenue. The money-moving ones work in the caller's transaction (the
+//! idempotency runner owns it).
+
+use super::domain::{EntryKind, TxType, format_amount};
+use super::ledger::{self, Account, Entry, insufficient_balance};
+use super::repo::{self, From, RevenueRow, TransactionRow, WalletRow};
+use super::views::{AdjustmentView, TopupView};
+use crate::agents::repo::{AuditEntry, insert_audit};
+use crate::auth::principal::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::http::pagination::PageRequest;
+use crate::state::AppState;
+use crate::tenancy::domain::Tenant;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Pages past this offset need the cursor.
+pub const MAX_OFFSET: i64 = 10_000;
+
+/// A user's wallets: every currency of the marketplace (zero when never used) plus any other
+/// currency the user holds, in the marketplace's order.
+pub async fn wallets(state: &AppState, tenant: &Tenant, user: Uuid) -> ApiResult<Vec<WalletRow>> {
+    let mut conn = state.db.acquire().await?;
+    let mut rows = repo::wallets_of(&mut conn, tenant.id, user).await?;
+    for currency in &tenant.currencies {
+        if !rows.iter().any(|w| &w.currency == currency) {
+            rows.push(WalletRow {
+                currency: currency.clone(),
+                balance: Decimal::ZERO,
+                postings: 0,
+                updated_at: tenant.created_at,
+            });
+        }
+    }
+    let order = |c: &str| {
+        tenant
+            .currencies
+            .iter()
+            .position(|x| x == c)
+            .unwrap_or(usize::MAX)
+    };
+    rows.sort_by(|a, b| (order(&a.currency), &a.currency).cmp(&(order(&b.currency), &b.currency)));
+    Ok(rows)
+}
+
+/// A sandbox top-up: the payment-clearing account pays the wallet at once.
+#[tracing::instrument(name = "billing.topup", skip_all)]
+pub async fn topup(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    user: Uuid,
+    amount: Decimal,
+    currency: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<TopupView> {
+    let entry = Entry::new(EntryKind::Topup, currency)
+        .actor(user)
+        .memo(Some("sandbox top-up".into()))
+        .transfer(
+            (Account::PaymentClearing, TxType::Topup),
+            (Account::Wallet(user), TxType::Topup),
+            amount,
+        );
+    let recorded = ledger::record(conn, tenant.id, entry, now).await?;
+    Ok(TopupView {
+        balance: format_amount(recorded.balance_of(user).unwrap_or_default()),
+        currency: currency.to_owned(),
+        amount: format_amount(amount),
+        transaction_id: recorded.entry_id,
+        status: "completed".to_owned(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Credit,
+    Debit,
+}
+
+pub struct Adjustment<'a> {
+    pub user: Uuid,
+    pub direction: Direction,
+    pub amount: Decimal,
+    pub currency: &'a str,
+    pub reason: &'a str,
+}
+
+/// An admin credit or debit against the tenant's adjustments account, audited with its amounts.
+/// A debit never takes a wallet below zero.
+#[tracing::instrument(name = "billing.adjust", skip_all)]
+pub async fn adjust(
+    conn: &mut PgConnection,
+    admin: &Principal,
+    a: &Adjustment<'_>,
+    now: DateTime<Utc>,
+) -> ApiResult<AdjustmentView> {
+    let tenant = admin.tenant_id();
+    if crate::accounts::repo::find_user(conn, tenant, a.user)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("User"));
+    }
+    let (from, to, signed, action) = match a.direction {
+        Direction::Credit => (
+            Account::Adjustments,
+            Account::Wallet(a.user),
+            a.amount,
+            "wallet_credit",
+        ),
+        Direction::Debit => (
+            Account::Wallet(a.user),
+            Account::Adjustments,
+            -a.amount,
+            "wallet_debit",
+        ),
+    };
+    let entry = Entry::new(EntryKind::Adjustment, a.currency)
+        .actor(admin.user_id)
+        .memo(Some(a.reason.to_owned()))
+        .transfer(
+            (from, TxType::Adjustment),
+            (to, TxType::Adjustment),
+            a.amount,
+        );
+    let recorded = match ledger::record(conn, tenant, entry, now).await {
+        Err(err) if err.code == crate::error::ErrorCode::InsufficientBalance => {
+            return Err(insufficient_balance(a.amount, a.currency));
+        }
+        other => other?,
+    };
+    let balance = format_amount(recorded.balance_of(a.user).unwrap_or_default());
+    insert_audit(
+        conn,
+        tenant,
+        AuditEntry {
+            actor: admin.user_id,
+            action,
+            target_type: "wallet",
+            target: a.user,
+            reason: Some(a.reason),
+            from_status: None,
+            to_status: None,
+            details: Some(serde_json::json!({
+                "transactionId": recorded.entry_id,
+                "currency": a.currency,
+                "amount": format_amount(signed),
+                "balanceAfter": balance,
+            })),
+            now,
+        },
+    )
+    .await?;
+    Ok(AdjustmentView {
+        user_id: a.user,
+        balance,
+        currency: a.currency.to_owned(),
+        amount: format_amount(signed),
+        transaction_id: recorded.entry_id,
+    })
+}
+
+/// Where a transactions page starts (opaque to clients): bound to tenant, user and filter.
+#[derive(Serialize, Deserialize)]
+struct CursorPayload {
+    t: Uuid,
+    u: Uuid,
+    c: Option<String>,
+    /// The last posting id shown.
+    a: i64,
+}
+
+fn encode_cursor(tenant: Uuid, user: Uuid, currency: Option<&str>, after: i64) -> String {
+    let payload = CursorPayload {
+        t: tenant,
+        u: user,
+        c: currency.map(str::to_owned),
+        a: after,
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap_or_default())
+}
+
+fn decode_cursor(raw: &str, tenant: Uuid, user: Uuid, currency: Option<&str>) -> ApiResult<i64> {
+    let invalid = || ApiError::field("cursor", "is not a nextCursor of this transactions list");
+    if raw.len() > 256 {
+        return Err(invalid());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    let p: CursorPayload = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if p.t != tenant || p.u != user || p.c.as_deref() != currency || p.a < 1 {
+        return Err(invalid());
+    }
+    Ok(p.a)
+}
+
+pub struct TransactionsPage {
+    pub rows: Vec<TransactionRow>,
+    pub total: i64,
+    pub next_cursor: Option<String>,
+}
+
+/// The user's wallet transactions, newest first, optionally in one currency. The total comes
+/// from the wallets' posting counters, never a COUNT over the ledger.
+#[tracing::instrument(name = "billing.transactions", skip_all)]
+pub async fn transactions(
+    state: &AppState,
+    principal: &Principal,
+    currency: Option<&str>,
+    page: PageRequest,
+    cursor: Option<&str>,
+) -> ApiResult<TransactionsPage> {
+    let (tenant, user) = (principal.tenant_id(), principal.user_id);
+    let from = match cursor {
+        Some(raw) => From::After(decode_cursor(raw, tenant, user, currency)?),
+        None if page.offset() > MAX_OFFSET => {
+            return Err(ApiError::field(
+                "page",
+                format!("pages past offset {MAX_OFFSET} need the cursor (nextCursor)"),
+            ));
+        }
+        None => From::Offset(page.offset()),
+    };
+    let mut conn = state.db.acquire().await?;
+    let wallets = repo::wallets_of(&mut conn, tenant, user).await?;
+    let total = wallets
+        .iter()
+        .filter(|w| currency.is_none_or(|c| c == w.currency))
+        .map(|w| w.postings)
+        .sum();
+    let mut rows =
+        repo::transactions(&mut conn, tenant, user, currency, from, page.limit() + 1).await?;
+    let more = rows.len() > page.limit as usize;
+    rows.truncate(page.limit as usize);
+    let next_cursor = match rows.last() {
+        Some(last) if more => Some(encode_cursor(tenant, user, currency, last.id)),
+        _ => None,
+    };
+    Ok(TransactionsPage {
+        rows,
+        total,
+        next_cursor,
+    })
+}
+
+pub async fn revenue(state: &AppState, admin: &Principal) -> ApiResult<Vec<RevenueRow>> {
+    let mut conn = state.db.acquire().await?;
+    Ok(repo::fee_revenue(&mut conn, admin.tenant_id()).await?)
+}
