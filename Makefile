@@ -52,6 +52,10 @@ bench: services ## Browse latency at 1k vs 1M agents (release build; writes docs
 	$(CARGO) build --release -p clawrent-api
 	python3 tests/bench/browse.py
 
+.PHONY: bench-settlement
+bench-settlement: services ## Settlements/s at 8 and 32 clients vs pgbench simple-update (writes docs/benchmarks.md section)
+	$(CARGO) run --release -q -p clawrent-tests --bin bench-settlement
+
 .PHONY: test
 test: services test-tools clean-test-dbs lint k8s-validate ## The whole suite: lint, unit and black-box tests, manifests
 	$(CARGO) build --workspace --bins

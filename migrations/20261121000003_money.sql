@@ -27,7 +27,9 @@ CREATE TABLE wallets (
 
 CREATE TABLE ledger_entries (
     id           uuid PRIMARY KEY,
-    tenant_id    uuid NOT NULL REFERENCES tenants (id),
+    -- No foreign key to tenants: every check would KEY SHARE-lock the one tenant row from all
+    -- concurrent money transactions (MultiXact contention). The code always sets the tenant.
+    tenant_id    uuid NOT NULL,
     kind         ledger_entry_kind NOT NULL,
     currency     text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
     -- The session for holds, settlements and voids; the entry itself for top-ups and adjustments.
@@ -78,11 +80,11 @@ CREATE TABLE holds (
     created_at    timestamptz NOT NULL,
     resolved_at   timestamptz,
     CONSTRAINT holds_session_key UNIQUE (tenant_id, session_id),
-    CONSTRAINT holds_resolved_when_closed CHECK ((status = 'held') = (resolved_at IS NULL)),
-    FOREIGN KEY (tenant_id, consumer_id) REFERENCES users (tenant_id, id),
-    FOREIGN KEY (tenant_id, provider_id) REFERENCES users (tenant_id, id)
+    CONSTRAINT holds_resolved_when_closed CHECK ((status = 'held') = (resolved_at IS NULL))
+    -- No foreign keys to users: a popular provider's row would be KEY SHARE-locked by every
+    -- concurrent hold (MultiXact contention). The consumer's wallet row (debited in the same
+    -- transaction) proves the consumer exists; the provider's wallet is created on settlement.
 );
-CREATE INDEX holds_open ON holds (tenant_id, created_at) WHERE status = 'held';
 
 -- At most one settlement per session (the primary key), and its parts always add up.
 CREATE TABLE settlements (

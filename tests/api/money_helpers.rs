@@ -70,10 +70,9 @@ impl TestApp {
         };
         let limits = self.state.settings.billing.hold_limits;
         let now = self.state.clock.now();
-        clawrent_api::db::transaction(&self.state.db, async |conn| {
-            holds::place_hold(conn, tenant, &req, limits, now).await
-        })
-        .await
+        clawrent_api::in_transaction!(self.state.db, |conn| holds::place_hold(
+            conn, tenant, &req, limits, now
+        ))
     }
 
     pub async fn settle(
@@ -83,18 +82,16 @@ impl TestApp {
         usage: Usage,
     ) -> ApiResult<Resolved> {
         let now = self.state.clock.now();
-        clawrent_api::db::transaction(&self.state.db, async |conn| {
-            holds::settle(conn, tenant, session, usage, now).await
-        })
-        .await
+        clawrent_api::in_transaction!(self.state.db, |conn| holds::settle(
+            conn, tenant, session, usage, now
+        ))
     }
 
     pub async fn void(&self, tenant: &Tenant, session: Uuid) -> ApiResult<Resolved> {
         let now = self.state.clock.now();
-        clawrent_api::db::transaction(&self.state.db, async |conn| {
-            holds::void(conn, tenant, session, now).await
-        })
-        .await
+        clawrent_api::in_transaction!(self.state.db, |conn| holds::void(
+            conn, tenant, session, now
+        ))
     }
 }
 

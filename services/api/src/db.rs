@@ -66,26 +66,35 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 /// How many times a transaction that lost a deadlock or a serialization conflict is run again.
 pub const TRANSACTION_ATTEMPTS: u32 = 3;
 
-/// Runs `work` in one transaction and commits it; a transaction that Postgres aborted to break a
-/// deadlock or a serialization conflict is run again (up to [`TRANSACTION_ATTEMPTS`] times).
-pub async fn transaction<T>(
-    pool: &PgPool,
-    work: impl AsyncFn(&mut sqlx::PgConnection) -> crate::error::ApiResult<T>,
-) -> crate::error::ApiResult<T> {
-    let mut attempt = 1;
-    loop {
-        let result: crate::error::ApiResult<T> = async {
-            let mut tx = pool.begin().await?;
-            let value = work(&mut tx).await?;
-            tx.commit().await?;
-            Ok(value)
-        }
-        .await;
-        match result {
-            Err(err) if err.is_transient_conflict() && attempt < TRANSACTION_ATTEMPTS => {
-                attempt += 1;
+/// Runs an expression in one transaction and commits it; a transaction that Postgres aborted
+/// to break a deadlock or a serialization conflict is run again (up to [`TRANSACTION_ATTEMPTS`]
+/// times). `in_transaction!(pool, |conn| repo_or_service_call(conn, ...))` evaluates to
+/// `ApiResult<T>`. A macro rather than a function taking an async closure: the future it makes
+/// stays `Send`, so it can run in `tokio::spawn`.
+#[macro_export]
+macro_rules! in_transaction {
+    ($pool:expr, |$conn:ident| $call:expr) => {{
+        let mut attempt = 1;
+        loop {
+            let result: $crate::error::ApiResult<_> = async {
+                let mut tx = $pool.begin().await?;
+                let value = {
+                    let $conn = &mut *tx;
+                    $call.await?
+                };
+                tx.commit().await?;
+                Ok(value)
             }
-            other => return other,
+            .await;
+            match result {
+                Err(err)
+                    if err.is_transient_conflict()
+                        && attempt < $crate::db::TRANSACTION_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                other => break other,
+            }
         }
-    }
+    }};
 }

@@ -214,7 +214,8 @@ pub struct AuditView {
     pub from_status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_status: Option<String>,
-    /// Facts of a money decision, e.g. `{"type":"credit","amount":"5.00","currency":"USD","balanceAfter":"12.00"}`.
+    /// Facts of a money decision: `{"transactionId","currency","amount","balanceAfter"}`, the
+    /// amount signed (`"-2.50"` for a debit).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,

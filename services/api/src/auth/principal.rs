@@ -188,6 +188,13 @@ impl FromRequest for AdminPrincipal {
                     "This operation needs a marketplace admin",
                 ));
             }
+            // An agent token lives on a daemon's machine: it acts as its owner for user-level
+            // endpoints, never with the owner's admin powers.
+            if matches!(principal.credential, Credential::AgentToken { .. }) {
+                return Err(ApiError::forbidden(
+                    "Admin operations need the admin's login or API key, not an agent token",
+                ));
+            }
             Ok(AdminPrincipal(principal))
         })
     }

@@ -27,6 +27,9 @@ pub async fn topup(
     input: TopupInput<'_>,
     scope: Option<&Scope>,
 ) -> ApiResult<Outcome> {
+    if let Some(replayed) = idempotency::replay(state, scope).await? {
+        return Ok(replayed);
+    }
     if state.settings.billing.payment_mode == PaymentMode::Disabled {
         return Err(ApiError::new(
             ErrorCode::TopupsDisabled,
@@ -73,6 +76,9 @@ pub async fn adjust(
     input: AdjustmentInput<'_>,
     scope: Option<&Scope>,
 ) -> ApiResult<Outcome> {
+    if let Some(replayed) = idempotency::replay(state, scope).await? {
+        return Ok(replayed);
+    }
     let direction = match input.direction {
         Some("credit") => Direction::Credit,
         Some("debit") => Direction::Debit,

@@ -163,23 +163,7 @@ async fn run_once<T: Serialize>(
         let stored = repo::find(&mut tx, tenant, user, key)
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("idempotency key vanished")))?;
-        if stored.request_hash != scope.fingerprint {
-            return Err(reused());
-        }
-        let (Some(status), Some(body)) = (stored.response_status, stored.response_body) else {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "idempotency key without a response"
-            )));
-        };
-        let status = u16::try_from(status)
-            .ok()
-            .and_then(|s| StatusCode::from_u16(s).ok())
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored status {status}")))?;
-        return Ok(Outcome {
-            status,
-            body,
-            replayed: true,
-        });
+        return stored_outcome(stored, scope);
     }
 
     let mut savepoint = tx.begin().await?;
@@ -201,6 +185,45 @@ async fn run_once<T: Serialize>(
             Err(err)
         }
         Err(err) => Err(err),
+    }
+}
+
+/// The response stored under a key, if it was used with this very request; 422 otherwise.
+fn stored_outcome(stored: repo::StoredResponse, scope: &Scope) -> ApiResult<Outcome> {
+    if stored.request_hash != scope.fingerprint {
+        return Err(reused());
+    }
+    let (Some(status), Some(body)) = (stored.response_status, stored.response_body) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "idempotency key without a response"
+        )));
+    };
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored status {status}")))?;
+    Ok(Outcome {
+        status,
+        body,
+        replayed: true,
+    })
+}
+
+/// A completed request's stored response, looked up before the checks that are about the
+/// moment (rate limits, payment mode) so that a retry of a request that succeeded replays it
+/// rather than being refused. `None` when the key is unused or expired ([`run`] decides then).
+pub async fn replay(state: &AppState, scope: Option<&Scope>) -> ApiResult<Option<Outcome>> {
+    let Some(scope) = scope else {
+        return Ok(None);
+    };
+    let ttl = chrono::Duration::from_std(state.settings.billing.idempotency_key_ttl)
+        .map_err(ApiError::internal)?;
+    let mut conn = state.db.acquire().await?;
+    match repo::find(&mut conn, scope.tenant, scope.user, &scope.key).await? {
+        Some(stored) if stored.created_at >= state.clock.now() - ttl => {
+            stored_outcome(stored, scope).map(Some)
+        }
+        _ => Ok(None),
     }
 }
 

@@ -10,6 +10,7 @@ pub struct StoredResponse {
     pub request_hash: Vec<u8>,
     pub response_status: Option<i16>,
     pub response_body: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Claims `key` for this request. `true` when claimed: the key was new, or older than
@@ -52,7 +53,7 @@ pub async fn find(
     key: &str,
 ) -> sqlx::Result<Option<StoredResponse>> {
     sqlx::query_as(
-        "SELECT request_hash, response_status, response_body FROM idempotency_keys
+        "SELECT request_hash, response_status, response_body, created_at FROM idempotency_keys
          WHERE tenant_id = $1 AND user_id = $2 AND key = $3",
     )
     .bind(tenant)
