@@ -964,3 +964,49 @@ async fn a_free_agent_holds_nothing_and_settles_nothing() {
     assert_eq!(postings, 0, "free sessions post nothing to the wallets");
     assert_ledger_ok(&app, &admin).await;
 }
+
+#[tokio::test]
+async fn a_hold_naming_a_user_outside_the_marketplace_is_refused() {
+    let app = spawn_app().await;
+    let tenant = app.tenant_row("default").await;
+    let consumer = app.signup().await;
+    app.topup(&consumer.auth(), "50.00").await.expect(200);
+    let other_tenant = app.create_tenant("elsewhere").await;
+    let foreigner = app.signup_in(Some(&other_tenant)).await;
+    let mut ghost = consumer.clone();
+    ghost.id = Uuid::now_v7().to_string();
+
+    for (name, provider) in [
+        ("unknown user", &ghost),
+        ("another tenant's user", &foreigner),
+    ] {
+        let err = app
+            .place_hold(
+                &tenant,
+                Uuid::now_v7(),
+                &consumer,
+                provider,
+                terms(PricingModel::PerSession, "5.00", "CNY"),
+            )
+            .await
+            .expect_err(name);
+        assert_eq!(err.code, ErrorCode::NotFound, "{name}: {err}");
+    }
+    let err = app
+        .place_hold(
+            &tenant,
+            Uuid::now_v7(),
+            &ghost,
+            &consumer,
+            terms(PricingModel::PerSession, "0", "CNY"),
+        )
+        .await
+        .expect_err("an unknown consumer, even for a free agent");
+    assert_eq!(err.code, ErrorCode::NotFound, "{err}");
+    assert_eq!(app.balance(&consumer, None).await, dec("50"));
+    let holds: i64 = sqlx::query_scalar("SELECT count(*) FROM holds")
+        .fetch_one(&app.db)
+        .await
+        .expect("holds");
+    assert_eq!(holds, 0);
+}

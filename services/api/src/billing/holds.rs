@@ -64,6 +64,11 @@ pub async fn place_hold(
     limits: HoldLimits,
     now: DateTime<Utc>,
 ) -> ApiResult<Placed> {
+    let mut parties = vec![req.consumer_id, req.provider_id];
+    parties.dedup();
+    if repo::count_users(conn, tenant.id, &parties).await? != parties.len() as i64 {
+        return Err(ApiError::not_found("Consumer or provider"));
+    }
     let new = HoldRow {
         id: Uuid::now_v7(),
         session_id: req.session_id,
@@ -178,20 +183,21 @@ pub async fn settle(
     let parts = split(&hold, usage, tenant.fee_rate);
     let entry = Entry::new(EntryKind::Settlement, &hold.currency)
         .reference(session)
-        .transfer(
+        .split(
             (Account::Hold(hold.id), TxType::Payment),
-            (Account::Wallet(hold.provider_id), TxType::Income),
-            parts.income,
-        )
-        .transfer(
-            (Account::Hold(hold.id), TxType::Fee),
-            (Account::PlatformFee, TxType::Fee),
-            parts.fee,
-        )
-        .transfer(
-            (Account::Hold(hold.id), TxType::Refund),
-            (Account::Wallet(hold.consumer_id), TxType::Refund),
-            parts.refund,
+            &[
+                (
+                    Account::Wallet(hold.provider_id),
+                    TxType::Income,
+                    parts.income,
+                ),
+                (Account::PlatformFee, TxType::Fee, parts.fee),
+                (
+                    Account::Wallet(hold.consumer_id),
+                    TxType::Refund,
+                    parts.refund,
+                ),
+            ],
         );
     let recorded = ledger::record(conn, tenant.id, entry, now).await?;
     let settlement = SettlementRow {

@@ -110,6 +110,31 @@ impl Entry {
         self
     }
 
+    /// Moves money out of one account into several (each part ≥ 0): one posting for the
+    /// source, one per non-zero part.
+    pub fn split(mut self, from: (Account, TxType), parts: &[(Account, TxType, Decimal)]) -> Self {
+        let total: Decimal = parts.iter().map(|p| p.2).sum();
+        debug_assert!(
+            parts.iter().all(|p| p.2 >= Decimal::ZERO),
+            "parts are non-negative"
+        );
+        if !total.is_zero() {
+            self.postings.push(Posting {
+                account: from.0,
+                amount: -total,
+                tx_type: from.1,
+            });
+            for &(account, tx_type, amount) in parts.iter().filter(|p| !p.2.is_zero()) {
+                self.postings.push(Posting {
+                    account,
+                    amount,
+                    tx_type,
+                });
+            }
+        }
+        self
+    }
+
     fn is_balanced(&self) -> bool {
         self.postings
             .iter()
@@ -154,8 +179,9 @@ pub fn insufficient_balance(needed: Decimal, currency: &str) -> ApiError {
 }
 
 /// Applies the entry: wallet balances first, in user-id order so that two entries touching the
-/// same wallets cannot deadlock, each with a conditional update (a debit that would go below
-/// zero is [`ErrorCode::InsufficientBalance`]); then the entry and its postings in one statement.
+/// same wallets cannot deadlock, with conditional updates (a debit that would go below zero is
+/// [`ErrorCode::InsufficientBalance`]); then the entry and its postings in one statement. An entry
+/// that only credits distinct wallets (a settlement, a void) credits them in one statement.
 #[tracing::instrument(name = "ledger.record", skip_all, fields(ledger.kind = entry.kind.as_str(), ledger.entry = %entry.id))]
 pub async fn record(
     conn: &mut PgConnection,
@@ -174,24 +200,44 @@ pub async fn record(
         Account::Wallet(user) => (0, user),
         _ => (1, Uuid::nil()),
     });
+    let wallet_postings: Vec<(Uuid, Decimal)> = order
+        .iter()
+        .filter_map(|&i| match entry.postings[i].account {
+            Account::Wallet(user) => Some((user, entry.postings[i].amount)),
+            _ => None,
+        })
+        .collect();
+    let distinct = wallet_postings.windows(2).all(|w| w[0].0 != w[1].0);
+    let batched = wallet_postings.len() > 1
+        && distinct
+        && wallet_postings.iter().all(|(_, a)| *a > Decimal::ZERO);
+
+    let mut wallets: Vec<(Uuid, Uuid, Decimal)> = Vec::with_capacity(wallet_postings.len());
+    if batched {
+        wallets =
+            repo::credit_wallets(conn, tenant, &entry.currency, &wallet_postings, now).await?;
+    } else {
+        for &(user, amount) in &wallet_postings {
+            let (wallet_id, balance) = if amount > Decimal::ZERO {
+                repo::credit_wallet(conn, tenant, user, &entry.currency, amount, now).await?
+            } else {
+                repo::debit_wallet(conn, tenant, user, &entry.currency, -amount, now)
+                    .await?
+                    .ok_or_else(|| insufficient_balance(-amount, &entry.currency))?
+            };
+            wallets.push((user, wallet_id, balance));
+        }
+    }
+
+    let mut next_wallet = wallets.iter();
     let mut rows: Vec<PostingRow> = Vec::with_capacity(entry.postings.len());
-    let mut wallets = Vec::new();
     for i in order {
         let posting = &entry.postings[i];
         let (account_id, user_id, balance_after) = match posting.account {
-            Account::Wallet(user) => {
-                let (wallet_id, balance) = if posting.amount > Decimal::ZERO {
-                    repo::credit_wallet(conn, tenant, user, &entry.currency, posting.amount, now)
-                        .await?
-                } else {
-                    repo::debit_wallet(conn, tenant, user, &entry.currency, -posting.amount, now)
-                        .await?
-                        .ok_or_else(|| insufficient_balance(-posting.amount, &entry.currency))?
-                };
-                wallets.push(WalletBalance {
-                    user_id: user,
-                    balance,
-                });
+            Account::Wallet(_) => {
+                let &(user, wallet_id, balance) = next_wallet.next().ok_or_else(|| {
+                    ApiError::internal(anyhow::anyhow!("a wallet posting was not applied"))
+                })?;
                 (wallet_id, Some(user), Some(balance))
             }
             Account::Hold(hold) => (hold, None, None),
@@ -211,7 +257,10 @@ pub async fn record(
     repo::insert_entry(conn, tenant, &entry, &rows, now).await?;
     Ok(Recorded {
         entry_id: entry.id,
-        wallets,
+        wallets: wallets
+            .into_iter()
+            .map(|(user_id, _, balance)| WalletBalance { user_id, balance })
+            .collect(),
     })
 }
 
@@ -236,5 +285,25 @@ mod tests {
         assert!(entry.is_balanced());
         assert_eq!(entry.postings.len(), 2);
         assert_eq!(entry.reference_id, entry.id);
+    }
+
+    #[test]
+    fn a_split_debits_the_source_once_and_skips_zero_parts() {
+        let (hold, provider, consumer) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let entry = Entry::new(EntryKind::Settlement, "CNY").split(
+            (Account::Hold(hold), TxType::Payment),
+            &[
+                (
+                    Account::Wallet(provider),
+                    TxType::Income,
+                    Decimal::new(425, 2),
+                ),
+                (Account::PlatformFee, TxType::Fee, Decimal::new(75, 2)),
+                (Account::Wallet(consumer), TxType::Refund, Decimal::ZERO),
+            ],
+        );
+        assert!(entry.is_balanced());
+        assert_eq!(entry.postings.len(), 3);
+        assert_eq!(entry.postings[0].amount, Decimal::new(-5, 0));
     }
 }

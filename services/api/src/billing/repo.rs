@@ -38,6 +38,46 @@ pub async fn credit_wallet(
     .await
 }
 
+/// Credits several distinct wallets in one statement, creating them on first use; the rows are
+/// locked in the order given (callers sort by user). Returns (user, wallet id, new balance) in
+/// that order.
+#[tracing::instrument(name = "db.wallets_credit", skip_all)]
+pub async fn credit_wallets(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    currency: &str,
+    credits: &[(Uuid, Decimal)],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(Uuid, Uuid, Decimal)>> {
+    let ids: Vec<Uuid> = credits.iter().map(|_| Uuid::now_v7()).collect();
+    let users: Vec<Uuid> = credits.iter().map(|c| c.0).collect();
+    let amounts: Vec<Decimal> = credits.iter().map(|c| c.1).collect();
+    let rows: Vec<(Uuid, Uuid, Decimal)> = sqlx::query_as(
+        "INSERT INTO wallets (id, tenant_id, user_id, currency, balance, postings, created_at, updated_at)
+         SELECT w.id, $1, w.user_id, $2, w.amount, 1, $3, $3
+         FROM UNNEST($4::uuid[], $5::uuid[], $6::numeric[]) WITH ORDINALITY AS w(id, user_id, amount, n)
+         ORDER BY w.n
+         ON CONFLICT (tenant_id, user_id, currency) DO UPDATE
+            SET balance = wallets.balance + EXCLUDED.balance,
+                postings = wallets.postings + 1,
+                updated_at = EXCLUDED.updated_at
+         RETURNING user_id, id, balance",
+    )
+    .bind(tenant)
+    .bind(currency)
+    .bind(now)
+    .bind(ids)
+    .bind(&users)
+    .bind(amounts)
+    .fetch_all(conn)
+    .await?;
+    // RETURNING order follows the insert order, but do not rely on it.
+    Ok(users
+        .iter()
+        .filter_map(|u| rows.iter().find(|r| r.0 == *u).copied())
+        .collect())
+}
+
 /// Takes `amount` from a wallet only if it holds at least that much (one conditional update,
 /// never a read then a write). `None` when the wallet is missing or short.
 #[tracing::instrument(name = "db.wallet_debit", skip_all)]
@@ -216,6 +256,20 @@ pub async fn fee_revenue(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<
     .bind(tenant)
     .fetch_all(conn)
     .await
+}
+
+/// How many of `users` exist in the tenant (a plain read: no lock on the user rows).
+#[tracing::instrument(name = "db.users_exist", skip_all)]
+pub async fn count_users(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    users: &[Uuid],
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = $1 AND id = ANY($2)")
+        .bind(tenant)
+        .bind(users)
+        .fetch_one(conn)
+        .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
