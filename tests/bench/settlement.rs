@@ -269,9 +269,17 @@ fn verdict(ratio: f64, target: f64, alarm: f64) -> &'static str {
     }
 }
 
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
+    let load_before = load_average();
     let max_clients = a.clients.iter().copied().max().unwrap_or(32);
     let vars: HashMap<String, String> = [
         (
@@ -319,10 +327,7 @@ async fn main() -> anyhow::Result<()> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default();
+    let load = format!("{load_before} before, {} at the end", load_average());
     let mut rows = Vec::new();
     let mut table = String::from(
         "| Clients | pgbench simple-update tps (median, spread) | settlements/s (median, spread) | ratio | budget ≥ 0.5 (alarm < 0.2) |\n|---|---|---|---|---|\n",
@@ -343,13 +348,16 @@ async fn main() -> anyhow::Result<()> {
     }
     let (lo, hi) = (a.clients[0], *a.clients.last().unwrap_or(&a.clients[0]));
     let scaling = median(&project[&hi]) / median(&project[&lo]);
+    let ceiling_scaling = median(&ceiling[&hi]) / median(&ceiling[&lo]);
     table.push_str(&format!(
-        "\nSettlements/s at {hi} clients ÷ at {lo}: **{scaling:.2}** (budget ≥ 1.0, alarm < 0.8: {}).\n",
+        "\nSettlements/s at {hi} clients ÷ at {lo}: **{scaling:.2}** (budget ≥ 1.0, alarm < 0.8: {}); \
+         the ceiling's own ratio in the same run: {ceiling_scaling:.2}.\n",
         verdict(scaling, 1.0, 0.8)
     ));
     let report = serde_json::json!({
         "commit": commit, "date": chrono::Utc::now().to_rfc3339(), "load_avg_1m": load,
         "seconds_per_point": a.seconds, "rounds": a.rounds, "rows": rows, "scaling": scaling,
+        "ceiling_scaling": ceiling_scaling,
     });
     let docs = root().join("docs");
     std::fs::write(
@@ -357,7 +365,7 @@ async fn main() -> anyhow::Result<()> {
         serde_json::to_string_pretty(&report)? + "\n",
     )?;
     let section = format!(
-        "<!-- settlement:begin (written by `make bench-settlement`) -->\nRun of commit {commit}, load average {load} at the end, {} s per point, {} rounds:\n\n{table}<!-- settlement:end -->",
+        "<!-- settlement:begin (written by `make bench-settlement`) -->\nRun of commit {commit}, load average {load}, {} s per point, {} rounds:\n\n{table}<!-- settlement:end -->",
         a.seconds, a.rounds
     );
     let path = docs.join("benchmarks.md");
