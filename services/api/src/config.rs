@@ -144,7 +144,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "PAYMENT_MODE",
         "sandbox",
-        "`sandbox` credits top-ups at once (no payment provider); `disabled` refuses them with 403",
+        "`sandbox` credits top-ups at once (no payment provider); `disabled` refuses them with 403; must be set explicitly in production",
     ),
     (
         "HOLD_MINUTE_CAP",
@@ -294,7 +294,13 @@ pub struct BillingSettings {
     pub idempotency_key_ttl: Duration,
 }
 
-fn billing_settings(src: &Source<'_>) -> Result<BillingSettings, ConfigError> {
+fn billing_settings(src: &Source<'_>, env: Environment) -> Result<BillingSettings, ConfigError> {
+    if env == Environment::Production && !src.is_overridden("PAYMENT_MODE") {
+        return Err(err(
+            "PAYMENT_MODE",
+            "must be set explicitly when CLAWRENT_ENV=production (`sandbox` credits top-ups without any payment)",
+        ));
+    }
     let payment_mode = match src.required("PAYMENT_MODE")?.as_str() {
         "sandbox" => PaymentMode::Sandbox,
         "disabled" => PaymentMode::Disabled,
@@ -613,7 +619,7 @@ impl Settings {
                 register_ip: src.rate("RATE_LIMIT_REGISTER_IP")?,
                 topup: src.rate("RATE_LIMIT_TOPUP")?,
             },
-            billing: billing_settings(&src)?,
+            billing: billing_settings(&src, env)?,
             verification_resend_cooldown: src.duration("VERIFICATION_RESEND_COOLDOWN")?,
             shutdown_delay: src.seconds("SHUTDOWN_DELAY_SECONDS")?,
             shutdown_grace: src.seconds("SHUTDOWN_GRACE_SECONDS")?,
@@ -690,6 +696,7 @@ mod tests {
             ("CLAWRENT_ENV", "production"),
             ("JWT_SECRET", &secret),
             ("SMTP_URL", "smtps://user:pass@mail.example.com:465"),
+            ("PAYMENT_MODE", "disabled"),
         ]));
         assert!(ok.is_ok(), "{ok:?}");
     }
@@ -718,6 +725,22 @@ mod tests {
                 window: Duration::from_secs(7200)
             }
         );
+    }
+
+    #[test]
+    fn production_needs_an_explicit_payment_mode() {
+        let prod = [
+            ("CLAWRENT_ENV", "production"),
+            ("JWT_SECRET", "a-production-secret-that-is-long-enough-0123"),
+            ("SMTP_URL", "smtp://127.0.0.1:25"),
+        ];
+        let err = Settings::from_vars(&vars(&prod)).expect_err("no payment mode");
+        assert_eq!(err.variable, "PAYMENT_MODE");
+        let mut with_mode = prod.to_vec();
+        with_mode.push(("PAYMENT_MODE", "disabled"));
+        let s = Settings::from_vars(&vars(&with_mode)).expect("valid");
+        assert_eq!(s.billing.payment_mode, PaymentMode::Disabled);
+        assert!(Settings::from_vars(&vars(&[("PAYMENT_MODE", "free-money")])).is_err());
     }
 
     #[test]
