@@ -527,3 +527,55 @@ async fn an_expired_key_may_be_used_with_another_request() {
         "not 422: the old request is forgotten"
     );
 }
+
+/// A client that gives up mid-request does not know whether its top-up happened; retrying with
+/// the same key until one answer arrives must credit exactly once, whatever the server had done.
+#[tokio::test]
+async fn retries_after_client_timeouts_credit_exactly_once() {
+    let app = spawn_app_with(&[("RATE_LIMIT_TOPUP", "1000/1m")]).await;
+    let user = app.signup().await;
+    let mut answered = 0;
+    for round in 0..20 {
+        let key = new_key();
+        let mut first_answer = None;
+        // The first attempts give up after a few hundred microseconds; later ones wait.
+        for attempt in 0..10u64 {
+            let timeout = std::time::Duration::from_micros(300 * (1 + attempt * attempt * 50));
+            let sent = app
+                .request(Method::POST, TOPUP, &keyed(user.auth(), &key))
+                .timeout(timeout)
+                .json(&json!({ "amount": "1.00" }))
+                .send()
+                .await;
+            if let Ok(response) = sent {
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.expect("json body");
+                first_answer = Some((status, body));
+                break;
+            }
+        }
+        let (status, body) = first_answer.unwrap_or_else(|| panic!("round {round}: no answer"));
+        assert_eq!(status, 200, "round {round}: {body}");
+        answered += 1;
+        // However many attempts reached the server, the key credited once.
+        let entry = body["transactionId"]
+            .as_str()
+            .expect("transactionId")
+            .to_owned();
+        let credits: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM ledger_entries WHERE kind = 'topup' AND reference_id = $1::uuid",
+        )
+        .bind(&entry)
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+        assert_eq!(credits, 1, "round {round}");
+    }
+    let topups: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'topup'")
+            .fetch_one(&app.db)
+            .await
+            .expect("count");
+    assert_eq!(topups, answered, "one credit per key");
+    assert_eq!(app.balance(&user, None).await, dec("20"));
+}
