@@ -276,6 +276,61 @@ mod tests {
         assert_eq!(platform_fee(dec("123.45"), Decimal::ZERO), Decimal::ZERO);
     }
 
+    /// A small deterministic generator, so the property checks below need no extra crate and
+    /// fail the same way every run.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn fee_and_income_always_add_up_for_any_charge_and_rate() {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let half_unit = dec("0.00005");
+        for _ in 0..100_000 {
+            let charge = Decimal::new((rng.next() % 10_000_000_000) as i64, 4);
+            let rate = Decimal::new((rng.next() % 10_000) as i64, 4);
+            let fee = platform_fee(charge, rate);
+            let income = charge - fee;
+            assert_eq!(fee + income, charge);
+            assert!(fee >= Decimal::ZERO && fee <= charge, "{charge} x {rate}");
+            assert!(fee.scale() <= 4, "{fee}");
+            assert!((fee - charge * rate).abs() <= half_unit, "{charge} x {rate} = {fee}");
+        }
+    }
+
+    #[test]
+    fn amount_parsing_never_panics_and_accepts_exactly_the_valid_strings() {
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+        let alphabet: Vec<char> = "0123456789.-+eE nNaIfx,_".chars().collect();
+        for _ in 0..100_000 {
+            let len = (rng.next() % 14) as usize;
+            let raw: String = (0..len)
+                .map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize])
+                .collect();
+            let parsed = parse_amount("amount", Some(&Value::String(raw.clone())), TOPUP_RULE);
+            let (whole, fraction) = raw.split_once('.').unwrap_or((raw.as_str(), ""));
+            let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+            let shaped = digits(whole)
+                && whole.len() <= 12
+                && (!raw.contains('.') || (digits(fraction) && fraction.len() <= 2));
+            let in_range = shaped
+                && raw
+                    .parse::<Decimal>()
+                    .is_ok_and(|d| d >= MIN_TOPUP && d <= MAX_TOPUP);
+            assert_eq!(parsed.is_ok(), in_range, "{raw:?}");
+            if let Ok(amount) = parsed {
+                assert_eq!(amount, raw.parse::<Decimal>().expect("decimal"), "{raw:?}");
+            }
+        }
+    }
+
     #[test]
     fn amounts_print_with_two_or_four_decimals() {
         assert_eq!(format_amount(dec("100")), "100.00");
