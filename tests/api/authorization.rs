@@ -688,3 +688,43 @@ async fn a_refused_review_leaves_the_status_and_the_audit_log_as_they_were() {
         assert_eq!(now, audited, "{why}: no audit record");
     }
 }
+
+/// An agent token acts as its owner on user-level endpoints, but never carries the owner's
+/// admin powers: it runs on a daemon's machine.
+#[tokio::test]
+async fn an_admins_agent_token_cannot_do_admin_work() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.default_admin().await;
+    let agent = app
+        .create_agent(&admin, &unique_slug("admin-agent"), json!({}))
+        .await;
+    let token = Auth::bearer(&app.agent_token(&admin, &agent).await);
+    let consumer = app.signup().await;
+
+    // Act and assert: admin endpoints refuse it, user-level ones serve the admin's own data.
+    for path in [
+        "/api/admin/ledger/verify",
+        "/api/admin/ledger/revenue",
+        "/api/admin/providers",
+        "/api/admin/audit",
+    ] {
+        app.get(path, &token).await.expect_error(403, "FORBIDDEN");
+    }
+    app.post(
+        &format!("/api/admin/wallets/{}/adjustments", consumer.id),
+        &token,
+        &json!({ "type": "credit", "amount": "5.00", "reason": "from a daemon" }),
+    )
+    .await
+    .expect_error(403, "FORBIDDEN");
+    app.get("/api/billing/wallet", &token).await.expect(200);
+    app.get("/api/admin/ledger/verify", &admin.auth())
+        .await
+        .expect(200);
+    let credited = app
+        .get("/api/billing/wallet", &consumer.auth())
+        .await
+        .expect(200);
+    assert_eq!(credited.body["balance"], "0.00");
+}
