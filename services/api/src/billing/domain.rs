@@ -301,7 +301,10 @@ mod tests {
             assert_eq!(fee + income, charge);
             assert!(fee >= Decimal::ZERO && fee <= charge, "{charge} x {rate}");
             assert!(fee.scale() <= 4, "{fee}");
-            assert!((fee - charge * rate).abs() <= half_unit, "{charge} x {rate} = {fee}");
+            assert!(
+                (fee - charge * rate).abs() <= half_unit,
+                "{charge} x {rate} = {fee}"
+            );
         }
     }
 
