@@ -25,6 +25,16 @@ impl TestApp {
         .await
     }
 
+    /// Tops up `amount` in `currency`.
+    pub async fn topup_in(&self, auth: &Auth, amount: &str, currency: &str) -> Reply {
+        self.post(
+            "/api/billing/wallet/topup",
+            auth,
+            &json!({ "amount": amount, "currency": currency }),
+        )
+        .await
+    }
+
     /// Tops up with an `Idempotency-Key`.
     pub async fn topup_keyed(&self, auth: Auth, key: &str, body: &serde_json::Value) -> Reply {
         self.post(
