@@ -4,61 +4,9 @@
 //! not reveal anything about the agent.
 
 use crate::helpers::*;
+use crate::principal_table::*;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// The callers, in the column order of every expectation row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Who {
-    Anonymous,
-    /// The agent's owner with their JWT.
-    Owner,
-    /// The agent's owner with their API key (`x-api-key`).
-    OwnerApiKey,
-    /// The owner's agent token for the target agent.
-    AgentToken,
-    /// Another user of the same tenant.
-    OtherUser,
-    /// The tenant's admin.
-    Admin,
-    /// A user of another tenant, with that tenant's `X-Tenant` and their own token.
-    ForeignUser,
-    /// The same foreign user's token sent to the default tenant.
-    ForeignTokenHere,
-    /// The admin of the other tenant, in their tenant.
-    ForeignAdmin,
-}
-
-const PRINCIPALS: [Who; 9] = [
-    Who::Anonymous,
-    Who::Owner,
-    Who::OwnerApiKey,
-    Who::AgentToken,
-    Who::OtherUser,
-    Who::Admin,
-    Who::ForeignUser,
-    Who::ForeignTokenHere,
-    Who::ForeignAdmin,
-];
-
-#[derive(Clone, Copy, Debug)]
-enum Expect {
-    /// Served with this status; the body shows the target (where the row says so).
-    Allowed(u16),
-    /// Served with this status, but the body reveals nothing of the target and nothing changes.
-    Blind(u16),
-    /// Refused with this status and code: nothing of the agent in the body, nothing changes.
-    Denied(u16, &'static str),
-}
-
-const OK: Expect = Expect::Allowed(200);
-const CREATED: Expect = Expect::Allowed(201);
-const BLIND: Expect = Expect::Blind(200);
-const ANON: Expect = Expect::Denied(401, "UNAUTHORIZED");
-const BAD_TOKEN: Expect = Expect::Denied(401, "INVALID_TOKEN");
-const FORBIDDEN: Expect = Expect::Denied(403, "FORBIDDEN");
-const NOT_FOUND: Expect = Expect::Denied(404, "NOT_FOUND");
-const CONFLICT: Expect = Expect::Denied(409, "CONFLICT");
 
 /// Owner-scoped agent endpoints: the owner (any credential) only; everyone else 404 or 401.
 const OWNER_ONLY: [Expect; 9] = [

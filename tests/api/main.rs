@@ -3,6 +3,7 @@
 
 mod helpers;
 mod money_helpers;
+mod principal_table;
 
 mod accounts;
 mod agents;

@@ -5,6 +5,7 @@
 
 use super::support::{WALLET, money_snapshot, per_session};
 use crate::helpers::*;
+use crate::principal_table::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -25,57 +26,6 @@ async fn user_snapshot(app: &TestApp, user: &TestUser) -> String {
     .await
     .expect("user snapshot")
 }
-
-/// The callers, in the column order of every expectation row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Who {
-    Anonymous,
-    /// The wallet's owner with their JWT.
-    Owner,
-    /// The owner with their API key.
-    OwnerApiKey,
-    /// A token of one of the owner's agents (acts as the owner).
-    AgentToken,
-    /// Another user of the same marketplace.
-    OtherUser,
-    /// The marketplace's admin.
-    Admin,
-    /// A user of another marketplace, in their marketplace.
-    ForeignUser,
-    /// The same foreign user's JWT sent to the owner's marketplace.
-    ForeignTokenHere,
-    /// The other marketplace's admin, in their marketplace.
-    ForeignAdmin,
-}
-
-const PRINCIPALS: [Who; 9] = [
-    Who::Anonymous,
-    Who::Owner,
-    Who::OwnerApiKey,
-    Who::AgentToken,
-    Who::OtherUser,
-    Who::Admin,
-    Who::ForeignUser,
-    Who::ForeignTokenHere,
-    Who::ForeignAdmin,
-];
-
-#[derive(Clone, Copy, Debug)]
-enum Expect {
-    /// Served about the owner's money.
-    Allowed(u16),
-    /// Served, about the caller's own money: nothing of the owner's is shown or changed.
-    Blind(u16),
-    /// Refused with this status and code: only the error envelope, nothing changes.
-    Denied(u16, &'static str),
-}
-
-const OK: Expect = Expect::Allowed(200);
-const BLIND: Expect = Expect::Blind(200);
-const ANON: Expect = Expect::Denied(401, "UNAUTHORIZED");
-const BAD_TOKEN: Expect = Expect::Denied(401, "INVALID_TOKEN");
-const FORBIDDEN: Expect = Expect::Denied(403, "FORBIDDEN");
-const NOT_FOUND: Expect = Expect::Denied(404, "NOT_FOUND");
 
 /// The owner's money: any credential of the owner; everyone else sees their own.
 const OWN_MONEY: [Expect; 9] = [ANON, OK, OK, OK, BLIND, BLIND, BLIND, BAD_TOKEN, BLIND];
