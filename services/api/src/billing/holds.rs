@@ -253,12 +253,3 @@ pub async fn settlement(
 ) -> ApiResult<Option<SettlementRow>> {
     Ok(repo::find_settlement(conn, tenant.id, session).await?)
 }
-
-/// A session's hold, if it has one.
-pub async fn hold(
-    conn: &mut PgConnection,
-    tenant: &Tenant,
-    session: Uuid,
-) -> ApiResult<Option<HoldRow>> {
-    Ok(repo::find_hold(conn, tenant.id, session).await?)
-}

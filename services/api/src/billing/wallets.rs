@@ -3,7 +3,7 @@
 //! idempotency runner owns it).
 
 use super::domain::{EntryKind, TxType, format_amount};
-use super::ledger::{self, Account, Entry, insufficient_balance};
+use super::ledger::{self, Account, Entry};
 use super::repo::{self, From, RevenueRow, TransactionRow, WalletRow};
 use super::views::{AdjustmentView, TopupView};
 use crate::agents::repo::{AuditEntry, insert_audit};
@@ -19,9 +19,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
-
-/// Pages past this offset need the cursor.
-pub const MAX_OFFSET: i64 = 10_000;
 
 /// A user's wallets: every currency of the marketplace (zero when never used) plus any other
 /// currency the user holds, in the marketplace's order.
@@ -130,12 +127,7 @@ pub async fn adjust(
             (to, TxType::Adjustment),
             a.amount,
         );
-    let recorded = match ledger::record(conn, tenant, entry, now).await {
-        Err(err) if err.code == crate::error::ErrorCode::InsufficientBalance => {
-            return Err(insufficient_balance(a.amount, a.currency));
-        }
-        other => other?,
-    };
+    let recorded = ledger::record(conn, tenant, entry, now).await?;
     let balance = format_amount(recorded.balance_of(a.user).unwrap_or_default());
     insert_audit(
         conn,
@@ -219,13 +211,7 @@ pub async fn transactions(
     let (tenant, user) = (principal.tenant_id(), principal.user_id);
     let from = match cursor {
         Some(raw) => From::After(decode_cursor(raw, tenant, user, currency)?),
-        None if page.offset() > MAX_OFFSET => {
-            return Err(ApiError::field(
-                "page",
-                format!("pages past offset {MAX_OFFSET} need the cursor (nextCursor)"),
-            ));
-        }
-        None => From::Offset(page.offset()),
+        None => From::Offset(page.bounded_offset()?),
     };
     let mut conn = state.db.acquire().await?;
     let wallets = repo::wallets_of(&mut conn, tenant, user).await?;

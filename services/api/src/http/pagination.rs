@@ -6,6 +6,8 @@ use utoipa::{IntoParams, ToSchema};
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
+/// Lists with a cursor serve `page` alone up to this offset; further pages need the cursor.
+pub const MAX_OFFSET: i64 = 10_000;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -57,6 +59,18 @@ impl PageRequest {
     }
     pub fn limit(&self) -> i64 {
         i64::from(self.limit)
+    }
+
+    /// The offset of a list that also has a cursor: 400 past [`MAX_OFFSET`].
+    pub fn bounded_offset(&self) -> ApiResult<i64> {
+        let offset = self.offset();
+        if offset > MAX_OFFSET {
+            return Err(ApiError::field(
+                "page",
+                format!("pages past offset {MAX_OFFSET} need the cursor (nextCursor)"),
+            ));
+        }
+        Ok(offset)
     }
 }
 

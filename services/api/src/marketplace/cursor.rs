@@ -70,7 +70,7 @@ pub fn decode(raw: &str, tenant: Uuid, fingerprint: &str, sort: Sort) -> ApiResu
         (Some((key, id)), None) if key.len() <= 64 && key_fits(sort, &key) => {
             Ok(Position::After { key, id })
         }
-        (None, Some(offset)) if (0..=super::service::MAX_OFFSET).contains(&offset) => {
+        (None, Some(offset)) if (0..=crate::http::pagination::MAX_OFFSET).contains(&offset) => {
             Ok(Position::Offset(offset))
         }
         _ => Err(invalid()),

@@ -11,7 +11,6 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// Offsets beyond this must use the cursor.
-pub const MAX_OFFSET: i64 = 10_000;
 /// Filtered totals are counted exactly when the planner expects at most this many matches ...
 pub const EXACT_COUNT_BELOW: i64 = 200;
 /// ... and the count stops here all the same, in case the estimate was far off.
@@ -105,16 +104,7 @@ pub async fn browse(
     let limit = i64::from(input.page.limit.min(MAX_LIMIT));
     let position = match &input.cursor {
         Some(raw) if !raw.trim().is_empty() => cursor::decode(raw, tenant, &print, sort)?,
-        _ => {
-            let offset = input.page.offset();
-            if offset > MAX_OFFSET {
-                return Err(ApiError::field(
-                    "page",
-                    format!("pages past offset {MAX_OFFSET} need the cursor (nextCursor)"),
-                ));
-            }
-            Position::Offset(offset)
-        }
+        _ => Position::Offset(input.page.bounded_offset()?),
     };
     let relevance = sort == Sort::Relevance && filter.search.is_some();
 
