@@ -60,7 +60,6 @@ CREATE TABLE ledger_postings (
 );
 CREATE INDEX ledger_postings_history ON ledger_postings (tenant_id, user_id, id DESC) WHERE account = 'wallet';
 CREATE INDEX ledger_postings_account ON ledger_postings (tenant_id, account, account_id) INCLUDE (currency, amount);
-CREATE INDEX ledger_postings_entry ON ledger_postings (entry_id) INCLUDE (amount);
 
 -- A session's hold: the funds moved out of the consumer's wallet until the session settles
 -- (charge to the provider and the platform fee, the rest back) or is voided (all back).

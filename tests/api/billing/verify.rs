@@ -90,6 +90,11 @@ enum Corruption {
     WrongBalanceAfter,
     /// A lone posting into a wallet, outside any balanced entry, without touching the wallet.
     LoneWalletPosting,
+    /// A settlement whose parts still add up but whose fee is not the rounding rule's (and not
+    /// what was posted to the fee account).
+    SkewedFee,
+    /// A settled hold marked open again.
+    ReopenedHold,
 }
 
 /// What a corruption touched: the wallet, and the entry and posting it inserted (if any).
@@ -97,6 +102,8 @@ struct Broken {
     wallet: String,
     entry: Option<String>,
     posting: Option<String>,
+    /// The settlement's session or the hold it touched.
+    row: Option<String>,
 }
 
 async fn insert_entry(app: &TestApp, tenant: Uuid) -> String {
@@ -157,6 +164,13 @@ impl Corruption {
             wallet: wallet.to_owned(),
             entry,
             posting,
+            row: None,
+        };
+        let touched = |row: String| Broken {
+            wallet: wallet.to_owned(),
+            entry: None,
+            posting: None,
+            row: Some(row),
         };
         match self {
             Corruption::WalletDrift => {
@@ -194,6 +208,27 @@ impl Corruption {
                     insert_posting(app, tenant, &entry, Some((wallet, &user.id, "999")), "1").await;
                 broken(Some(entry), Some(posting))
             }
+            Corruption::SkewedFee => touched(
+                sqlx::query_scalar(
+                    "UPDATE settlements SET platform_fee = platform_fee + 0.0001,
+                            provider_income = provider_income - 0.0001
+                     WHERE tenant_id = $1 RETURNING session_id::text",
+                )
+                .bind(tenant)
+                .fetch_one(&app.db)
+                .await
+                .expect("skew the fee"),
+            ),
+            Corruption::ReopenedHold => touched(
+                sqlx::query_scalar(
+                    "UPDATE holds SET status = 'held', resolved_at = NULL
+                     WHERE tenant_id = $1 RETURNING id::text",
+                )
+                .bind(tenant)
+                .fetch_one(&app.db)
+                .await
+                .expect("reopen the hold"),
+            ),
         }
     }
 
@@ -201,6 +236,7 @@ impl Corruption {
     fn failing(self, broken: &Broken) -> Vec<(&'static str, String)> {
         let entry = || broken.entry.clone().expect("an entry");
         let posting = || broken.posting.clone().expect("a posting");
+        let row = || broken.row.clone().expect("a row");
         match self {
             Corruption::WalletDrift => {
                 vec![("wallets_equal_their_postings", broken.wallet.clone())]
@@ -216,6 +252,11 @@ impl Corruption {
                 ("wallets_equal_their_postings", broken.wallet.clone()),
                 ("wallet_history_is_consistent", posting()),
             ],
+            Corruption::SkewedFee => vec![("settlements_add_up", row())],
+            Corruption::ReopenedHold => vec![
+                ("holds_match_their_postings", row()),
+                ("holds_close_once", row()),
+            ],
         }
     }
 }
@@ -229,6 +270,8 @@ async fn the_verifier_names_each_kind_of_corruption_and_where_it_is() {
         Corruption::UnbalancedEntry,
         Corruption::WrongBalanceAfter,
         Corruption::LoneWalletPosting,
+        Corruption::SkewedFee,
+        Corruption::ReopenedHold,
     ];
 
     for corruption in cases {

@@ -147,14 +147,15 @@ impl Invariant {
                     SELECT (CASE WHEN x.scaled - floor(x.scaled) > 0.5 THEN floor(x.scaled) + 1
                                  WHEN x.scaled - floor(x.scaled) < 0.5 THEN floor(x.scaled)
                                  ELSE floor(x.scaled) + mod(floor(x.scaled), 2) END) / 10000 AS fee) r
-                 CROSS JOIN LATERAL (
-                    SELECT coalesce(sum(amount), 0) AS posted FROM ledger_postings p
-                    WHERE p.entry_id = s.entry_id AND p.account = 'platform_fee') f
+                 LEFT JOIN (
+                    SELECT entry_id, sum(amount) AS posted FROM ledger_postings
+                    WHERE tenant_id = $1 AND account = 'platform_fee' GROUP BY entry_id) f
+                        ON f.entry_id = s.entry_id
                  WHERE s.tenant_id = $1 AND (
                     s.provider_income + s.platform_fee <> s.amount
                     OR s.platform_fee <> r.fee
                     OR s.amount + s.refund <> h.amount
-                    OR f.posted <> s.platform_fee)
+                    OR coalesce(f.posted, 0) <> s.platform_fee)
                  LIMIT $2"
             }
             Self::PlatformFeesAppendOnly => {
