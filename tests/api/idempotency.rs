@@ -579,3 +579,45 @@ async fn retries_after_client_timeouts_credit_exactly_once() {
     assert_eq!(topups, answered, "one credit per key");
     assert_eq!(app.balance(&user, None).await, dec("20"));
 }
+
+/// The janitor every replica runs deletes the expired keys and only those.
+#[tokio::test]
+async fn the_purge_deletes_expired_keys_only() {
+    // Arrange: three keys, two of them aged past the TTL.
+    let app = spawn_app_with(&[("IDEMPOTENCY_KEY_TTL", "1m")]).await;
+    let user = app.signup().await;
+    let keys: Vec<String> = (0..3).map(|_| new_key()).collect();
+    for key in &keys {
+        app.topup_keyed(user.auth(), key, &json!({ "amount": "1.00" }))
+            .await
+            .expect(200);
+    }
+    sqlx::query(
+        "UPDATE idempotency_keys SET created_at = created_at - interval '2 minutes'
+         WHERE key = ANY($1)",
+    )
+    .bind(&keys[..2])
+    .execute(&app.db)
+    .await
+    .expect("age two keys");
+
+    // Act
+    let removed = clawrent_api::idempotency::purge_expired(&app.state)
+        .await
+        .expect("purge");
+
+    // Assert
+    assert_eq!(removed, 2);
+    let left: Vec<String> = sqlx::query_scalar("SELECT key FROM idempotency_keys")
+        .fetch_all(&app.db)
+        .await
+        .expect("keys");
+    assert_eq!(left, vec![keys[2].clone()]);
+    // The live key still replays; the money stays.
+    let again = app
+        .topup_keyed(user.auth(), &keys[2], &json!({ "amount": "1.00" }))
+        .await
+        .expect(200);
+    assert_eq!(again.header(REPLAYED), Some("true"));
+    assert_eq!(app.balance(&user, None).await, dec("3"));
+}
