@@ -219,7 +219,13 @@ pub async fn record(
     } else {
         for &(user, amount) in &wallet_postings {
             let (wallet_id, balance) = if amount > Decimal::ZERO {
-                repo::credit_wallet(conn, tenant, user, &entry.currency, amount, now).await?
+                let credited =
+                    repo::credit_wallets(conn, tenant, &entry.currency, &[(user, amount)], now)
+                        .await?;
+                credited
+                    .first()
+                    .map(|&(_, wallet, balance)| (wallet, balance))
+                    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("credit returned no row")))?
             } else {
                 repo::debit_wallet(conn, tenant, user, &entry.currency, -amount, now)
                     .await?

@@ -9,36 +9,7 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// Adds to a wallet, creating it on first use. Returns its id and new balance.
-#[tracing::instrument(name = "db.wallet_credit", skip_all)]
-pub async fn credit_wallet(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
-    currency: &str,
-    amount: Decimal,
-    now: DateTime<Utc>,
-) -> sqlx::Result<(Uuid, Decimal)> {
-    sqlx::query_as(
-        "INSERT INTO wallets (id, tenant_id, user_id, currency, balance, postings, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $6)
-         ON CONFLICT (tenant_id, user_id, currency) DO UPDATE
-            SET balance = wallets.balance + EXCLUDED.balance,
-                postings = wallets.postings + 1,
-                updated_at = EXCLUDED.updated_at
-         RETURNING id, balance",
-    )
-    .bind(Uuid::now_v7())
-    .bind(tenant)
-    .bind(user)
-    .bind(currency)
-    .bind(amount)
-    .bind(now)
-    .fetch_one(conn)
-    .await
-}
-
-/// Credits several distinct wallets in one statement, creating them on first use; the rows are
+/// Credits one or more distinct wallets in one statement, creating them on first use; the rows are
 /// locked in the order given (callers sort by user). Returns (user, wallet id, new balance) in
 /// that order.
 #[tracing::instrument(name = "db.wallets_credit", skip_all)]
@@ -166,7 +137,6 @@ pub struct WalletRow {
     pub currency: String,
     pub balance: Decimal,
     pub postings: i64,
-    pub updated_at: DateTime<Utc>,
 }
 
 #[tracing::instrument(name = "db.wallets_of_user", skip_all)]
@@ -176,7 +146,7 @@ pub async fn wallets_of(
     user: Uuid,
 ) -> sqlx::Result<Vec<WalletRow>> {
     sqlx::query_as(
-        "SELECT currency, balance, postings, updated_at FROM wallets
+        "SELECT currency, balance, postings FROM wallets
          WHERE tenant_id = $1 AND user_id = $2 ORDER BY currency",
     )
     .bind(tenant)

@@ -31,7 +31,6 @@ pub async fn wallets(state: &AppState, tenant: &Tenant, user: Uuid) -> ApiResult
                 currency: currency.clone(),
                 balance: Decimal::ZERO,
                 postings: 0,
-                updated_at: tenant.created_at,
             });
         }
     }
