@@ -423,7 +423,7 @@ async fn agent_endpoints_serve_only_the_owner_and_refuse_everyone_else_without_c
             "/api/agents/{id}/token",
             State::Draft,
             [
-                ANON, CREATED, CREATED, CREATED, NOT_FOUND, NOT_FOUND, NOT_FOUND, BAD_TOKEN,
+                ANON, CREATED, CREATED, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND, BAD_TOKEN,
                 NOT_FOUND,
             ],
         ),
@@ -431,7 +431,9 @@ async fn agent_endpoints_serve_only_the_owner_and_refuse_everyone_else_without_c
             Method::DELETE,
             "/api/agents/{id}/token",
             State::Draft,
-            OWNER_ONLY,
+            [
+                ANON, OK, OK, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND, BAD_TOKEN, NOT_FOUND,
+            ],
         ),
         row(
             Method::POST,

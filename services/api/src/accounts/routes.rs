@@ -3,7 +3,7 @@
 use super::domain::{User, UserRole, parse_key_name};
 use super::repo::ApiKeyRow;
 use super::service::{self, Registration};
-use crate::auth::principal::Principal;
+use crate::auth::principal::{CredentialManager, Principal};
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Json, OptionalJson, client_ip};
 use crate::http::pagination::{Page, PageQuery};
@@ -301,6 +301,7 @@ pub async fn me(
         (status = 201, description = "Key created", body = CreatedApiKey),
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
         (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
+        (status = 403, description = "Agent tokens cannot manage credentials (FORBIDDEN)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
     )
@@ -308,7 +309,7 @@ pub async fn me(
 #[post("/api/auth/api-keys")]
 pub async fn create_api_key(
     state: web::Data<AppState>,
-    principal: Principal,
+    CredentialManager(principal): CredentialManager,
     OptionalJson(body): OptionalJson<CreateApiKeyRequest>,
 ) -> ApiResult<HttpResponse> {
     let name = parse_key_name(body.as_ref().and_then(|b| b.name.as_deref()))?;
@@ -328,12 +329,13 @@ pub async fn create_api_key(
         (status = 200, description = "A page of keys", body = Page<ApiKeyView>),
         (status = 400, description = "Invalid page or limit (VALIDATION_ERROR)", body = ErrorBody),
         (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
+        (status = 403, description = "Agent tokens cannot manage credentials (FORBIDDEN)", body = ErrorBody),
     )
 )]
 #[get("/api/auth/api-keys")]
 pub async fn list_api_keys(
     state: web::Data<AppState>,
-    principal: Principal,
+    CredentialManager(principal): CredentialManager,
     query: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<ApiKeyView>>> {
     let page = query.parse()?;
@@ -354,13 +356,14 @@ pub async fn list_api_keys(
         (status = 200, description = "Revoked", body = SuccessResponse),
         (status = 400, description = "Malformed id (VALIDATION_ERROR)", body = ErrorBody),
         (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
+        (status = 403, description = "Agent tokens cannot manage credentials (FORBIDDEN)", body = ErrorBody),
         (status = 404, description = "No such live key of yours (NOT_FOUND)", body = ErrorBody),
     )
 )]
 #[delete("/api/auth/api-keys/{id}")]
 pub async fn revoke_api_key(
     state: web::Data<AppState>,
-    principal: Principal,
+    CredentialManager(principal): CredentialManager,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<SuccessResponse>> {
     service::revoke_api_key(&state, &principal, id.into_inner()).await?;

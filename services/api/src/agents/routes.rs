@@ -3,7 +3,7 @@
 use super::domain::{AgentRoles, Capability};
 use super::service::{self, AgentInput, AgentPatch, TermsInput};
 use super::views::AgentView;
-use crate::auth::principal::Principal;
+use crate::auth::principal::{CredentialManager, Principal};
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Json, OptionalJson};
 use crate::http::pagination::{Page, PageQuery};
@@ -352,14 +352,16 @@ pub async fn apply_provider(
     params(("id" = Uuid, Path, description = "Agent id")),
     responses(
         (status = 201, description = "Issued", body = AgentTokenResponse),
+        (status = 400, description = "Malformed agent id (VALIDATION_ERROR)", body = ErrorBody),
         (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 403, description = "Agent tokens cannot issue or revoke agent tokens (FORBIDDEN)", body = ErrorBody),
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
     )
 )]
 #[post("/api/agents/{id}/token")]
 pub async fn issue_token(
     state: web::Data<AppState>,
-    principal: Principal,
+    CredentialManager(principal): CredentialManager,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let issued = service::issue_token(&state, &principal, id.into_inner()).await?;
@@ -378,14 +380,16 @@ pub async fn issue_token(
     params(("id" = Uuid, Path, description = "Agent id")),
     responses(
         (status = 200, description = "Revoked (or there was none)", body = RevokeTokenResponse),
+        (status = 400, description = "Malformed agent id (VALIDATION_ERROR)", body = ErrorBody),
         (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        (status = 403, description = "Agent tokens cannot issue or revoke agent tokens (FORBIDDEN)", body = ErrorBody),
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
     )
 )]
 #[delete("/api/agents/{id}/token")]
 pub async fn revoke_token(
     state: web::Data<AppState>,
-    principal: Principal,
+    CredentialManager(principal): CredentialManager,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<RevokeTokenResponse>> {
     let id = id.into_inner();

@@ -1,7 +1,15 @@
 //! Who is calling. One extractor turns any credential into a [`Principal`]:
 //! `Authorization: Bearer <JWT>`, `Authorization: Bearer agt_clawrent_...` (agent tokens) or
 //! `x-api-key: clr_...`. Handlers declare what they need in their signature: [`Principal`]
-//! (any user), [`AdminPrincipal`] (tenant admin), [`PlatformOperator`] (the operator token).
+//! (any user), [`CredentialManager`] (a user with their login or API key: the only callers that
+//! may create, list or revoke credentials), [`AdminPrincipal`] (tenant admin), [`PlatformOperator`]
+//! (the operator token).
+//!
+//! What an agent token may do: it lives on a daemon's machine and acts as its owner for every
+//! user-level endpoint the clients call with it (wallet, top-ups, agents, sessions, messages,
+//! activate, status, `agents/my`, `me/agent`). It never manages credentials (API keys, agent
+//! tokens of any agent) and never reaches admin endpoints, even when its owner is an admin, so a
+//! leaked agent token cannot outlive its revocation by minting a longer-lived credential.
 
 use super::tokens::{self, AGENT_TOKEN_PREFIX, API_KEY_PREFIX};
 use crate::accounts::domain::UserRole;
@@ -168,6 +176,28 @@ impl FromRequest for Principal {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         Box::pin(authenticate(req.clone()))
+    }
+}
+
+/// A user acting with their own login (JWT) or API key: agent tokens get 403.
+#[derive(Debug, Clone)]
+pub struct CredentialManager(pub Principal);
+
+impl FromRequest for CredentialManager {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let principal = authenticate(req).await?;
+            if matches!(principal.credential, Credential::AgentToken { .. }) {
+                return Err(ApiError::forbidden(
+                    "An agent token cannot create, list or revoke credentials: use your login token or an API key",
+                ));
+            }
+            Ok(CredentialManager(principal))
+        })
     }
 }
 
