@@ -1,6 +1,6 @@
-//! The principal table shared by the authorization matrices (agents, admin review and
-//! marketplace in `authorization`, money in `billing::principals`): the nine kinds of caller,
-//! in the column order of every expectation row, and what each row may expect.
+//! The principal table shared by the authorization matrices (the tables in `authorization`,
+//! money in `billing::principals`): the ten kinds of caller, in the column order of every
+//! expectation row, and what each row may expect.
 
 /// The callers, in the column order of every expectation row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,9 +22,14 @@ pub enum Who {
     ForeignTokenHere,
     /// The other marketplace's admin, in their marketplace.
     ForeignAdmin,
+    /// The platform operator (`Authorization: Bearer <PLATFORM_OPERATOR_TOKEN>`).
+    PlatformOperator,
 }
 
-pub const PRINCIPALS: [Who; 9] = [
+/// How many principals every row names.
+pub const N: usize = 10;
+
+pub const PRINCIPALS: [Who; N] = [
     Who::Anonymous,
     Who::Owner,
     Who::OwnerApiKey,
@@ -34,6 +39,7 @@ pub const PRINCIPALS: [Who; 9] = [
     Who::ForeignUser,
     Who::ForeignTokenHere,
     Who::ForeignAdmin,
+    Who::PlatformOperator,
 ];
 
 #[derive(Clone, Copy, Debug)]
