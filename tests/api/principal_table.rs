@@ -61,3 +61,21 @@ pub const BAD_TOKEN: Expect = Expect::Denied(401, "INVALID_TOKEN");
 pub const FORBIDDEN: Expect = Expect::Denied(403, "FORBIDDEN");
 pub const NOT_FOUND: Expect = Expect::Denied(404, "NOT_FOUND");
 pub const CONFLICT: Expect = Expect::Denied(409, "CONFLICT");
+
+/// One table row as the coverage test sees it: its operation and what each principal gets.
+#[derive(Clone, Debug)]
+pub struct Operation {
+    pub method: reqwest::Method,
+    /// As the table calls it: `{id}`-style parameters, maybe a query string.
+    pub path: &'static str,
+    /// In the order of [`PRINCIPALS`].
+    pub expect: [Expect; N],
+}
+
+impl Expect {
+    pub fn status(self) -> u16 {
+        match self {
+            Expect::Allowed(s) | Expect::Blind(s) | Expect::Denied(s, _) => s,
+        }
+    }
+}

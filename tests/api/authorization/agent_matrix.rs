@@ -200,9 +200,7 @@ fn check(row: &Row, expect: Expect, call: &Call<'_>, w: &World) -> Vec<String> {
         before,
         after,
     } = *call;
-    let status = match expect {
-        Expect::Allowed(s) | Expect::Blind(s) | Expect::Denied(s, _) => s,
-    };
+    let status = expect.status();
     if reply.status.as_u16() != status {
         return vec![format!(
             "expected {status}, got {}: {}",
@@ -350,6 +348,12 @@ pub async fn run(w: &World, rows: &[Row]) {
 }
 
 /// The (method, path template) of every row, for the coverage test.
-pub fn covered(rows: &[Row]) -> Vec<(Method, &'static str)> {
-    rows.iter().map(|r| (r.method.clone(), r.path)).collect()
+pub fn covered(rows: &[Row]) -> Vec<Operation> {
+    rows.iter()
+        .map(|r| Operation {
+            method: r.method.clone(),
+            path: r.path,
+            expect: r.expect,
+        })
+        .collect()
 }

@@ -79,8 +79,14 @@ impl Row {
     }
 }
 
-pub fn covered(rows: &[Row]) -> Vec<(Method, &'static str)> {
-    rows.iter().map(|r| (r.method.clone(), r.path)).collect()
+pub fn covered(rows: &[Row]) -> Vec<Operation> {
+    rows.iter()
+        .map(|r| Operation {
+            method: r.method.clone(),
+            path: r.path,
+            expect: r.expect,
+        })
+        .collect()
 }
 
 async fn fixture(w: &World, kind: Fixture) -> Target {
@@ -221,9 +227,7 @@ pub fn judge(
     seen: &Seen<'_>,
 ) -> Vec<String> {
     let reply = seen.reply;
-    let status = match expect {
-        Expect::Allowed(s) | Expect::Blind(s) | Expect::Denied(s, _) => s,
-    };
+    let status = expect.status();
     if reply.status.as_u16() != status {
         return vec![format!(
             "expected {status}, got {}: {}",

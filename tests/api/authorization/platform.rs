@@ -61,7 +61,7 @@ fn rows() -> Vec<Row> {
     ]
 }
 
-pub fn operations() -> Vec<(Method, &'static str)> {
+pub fn operations() -> Vec<Operation> {
     covered(&rows())
 }
 

@@ -190,9 +190,7 @@ fn judge(
     reply: &Reply,
     seen: &Observed,
 ) -> Vec<String> {
-    let status = match expect {
-        Expect::Allowed(s) | Expect::Blind(s) | Expect::Denied(s, _) => s,
-    };
+    let status = expect.status();
     if reply.status.as_u16() != status {
         return vec![format!(
             "expected {status}, got {}: {}",
@@ -308,8 +306,15 @@ fn rows() -> Vec<Row> {
 }
 
 /// The (method, path) of every row, for the coverage test in `authorization`.
-pub fn operations() -> Vec<(Method, &'static str)> {
-    rows().into_iter().map(|r| (r.method, r.path)).collect()
+pub fn operations() -> Vec<Operation> {
+    rows()
+        .into_iter()
+        .map(|r| Operation {
+            method: r.method,
+            path: r.path,
+            expect: r.expect,
+        })
+        .collect()
 }
 
 #[tokio::test]
