@@ -1,7 +1,7 @@
 //! The matrix for tables whose target is not an agent (`accounts`, `open`, `platform`): the
 //! target is the owner's account, a fresh API key of the owner, a fresh email address or a fresh
-//! marketplace. Each (row, principal) call gets its own fixture; the fixtures are made first, a
-//! few at a time, row by row; the calls run one by one between two database snapshots.
+//! marketplace. Each (row, principal) call gets its own fixture, made a few at a time row by row;
+//! a write's calls run one by one between two database snapshots, a read's all at once.
 
 use super::world::World;
 use crate::helpers::*;
@@ -295,65 +295,76 @@ pub fn judge(
 
 const FIXTURES_AT_ONCE: usize = 4;
 
-/// Runs every row for every principal and reports all failures at once.
+/// One call of `row` by `who` on `target`: the path called and the reply.
+async fn call(w: &World, row: &Row, who: Who, target: &Target) -> (String, Reply) {
+    let path = row
+        .path
+        .replace("{id}", &target.key_id)
+        .replace("{slug}", &target.tenant_slug);
+    let auth = w.auth(who, &w.owner_agent_token);
+    let mut request = w.app.request(row.method.clone(), &path, &auth);
+    if let Some(body) = row.body {
+        request = request.json(&body(w, target));
+    }
+    let reply = read(request.send().await.expect("request")).await;
+    (path, reply)
+}
+
+/// Runs every row for every principal and reports all failures at once. A row that writes
+/// runs its calls one by one, each between two snapshots; a read runs them all at once (none
+/// may write, so every snapshot after them must equal the one before).
 pub async fn run(w: &World, rows: &[Row]) {
     let started = std::time::Instant::now();
-    let plan: Vec<(&Row, Who, Expect)> = rows
-        .iter()
-        .flat_map(|row| {
-            PRINCIPALS
-                .into_iter()
-                .zip(row.expect)
-                .map(move |(who, expect)| (row, who, expect))
-        })
-        .collect();
-    // One row's targets at a time, so that a list row sees its target among the newest.
-    let mut targets: Vec<Target> = Vec::with_capacity(plan.len());
     let mut arranged = std::time::Duration::ZERO;
     let mut failures = Vec::new();
-    for (i, (row, who, expect)) in plan.iter().enumerate() {
-        if i % N == 0 {
-            let making = std::time::Instant::now();
-            targets = futures_util::stream::iter(&plan[i..i + N])
-                .map(|(row, _, _)| fixture(w, row.fixture))
-                .buffered(FIXTURES_AT_ONCE)
-                .collect()
-                .await;
-            arranged += making.elapsed();
-        }
-        let target = &targets[i % N];
-        // Arrange
-        let path = row
-            .path
-            .replace("{id}", &target.key_id)
-            .replace("{slug}", &target.tenant_slug);
-        let before = snapshot(w, target).await;
+    for row in rows {
+        // Arrange: this row's targets (so that a list row sees its target among the newest).
+        let making = std::time::Instant::now();
+        let targets: Vec<Target> = futures_util::stream::iter(PRINCIPALS)
+            .map(|_| fixture(w, row.fixture))
+            .buffered(FIXTURES_AT_ONCE)
+            .collect()
+            .await;
+        arranged += making.elapsed();
+        let (mut before, mut replies, mut after) = (Vec::new(), Vec::new(), Vec::new());
 
         // Act
-        let mut request = w.app.request(
-            row.method.clone(),
-            &path,
-            &w.auth(*who, &w.owner_agent_token),
-        );
-        if let Some(body) = row.body {
-            request = request.json(&body(w, target));
+        if row.writes {
+            for (who, target) in PRINCIPALS.into_iter().zip(&targets) {
+                before.push(snapshot(w, target).await);
+                replies.push(call(w, row, who, target).await);
+                after.push(snapshot(w, target).await);
+            }
+        } else {
+            for target in &targets {
+                before.push(snapshot(w, target).await);
+            }
+            let calls = PRINCIPALS
+                .into_iter()
+                .zip(&targets)
+                .map(|(who, target)| call(w, row, who, target));
+            replies = futures_util::future::join_all(calls).await;
+            for target in &targets {
+                after.push(snapshot(w, target).await);
+            }
         }
-        let reply = read(request.send().await.expect("request")).await;
 
         // Assert
-        let after = snapshot(w, target).await;
-        let shows = (row.shows)(w, target);
-        let seen = Seen {
-            reply: &reply,
-            before: &before,
-            after: &after,
-        };
-        let secrets = secrets(w, target, &path);
-        for problem in judge(*expect, row.writes, shows.as_deref(), &secrets, &seen) {
-            failures.push(format!(
-                "{} {} as {who:?} (expected {expect:?}): {problem}",
-                row.method, row.path
-            ));
+        for (i, (who, expect)) in PRINCIPALS.into_iter().zip(row.expect).enumerate() {
+            let (path, reply) = &replies[i];
+            let shows = (row.shows)(w, &targets[i]);
+            let seen = Seen {
+                reply,
+                before: &before[i],
+                after: &after[i],
+            };
+            let secrets = secrets(w, &targets[i], path);
+            for problem in judge(expect, row.writes, shows.as_deref(), &secrets, &seen) {
+                failures.push(format!(
+                    "{} {} as {who:?} (expected {expect:?}): {problem}",
+                    row.method, row.path
+                ));
+            }
         }
     }
     println!(
@@ -366,7 +377,7 @@ pub async fn run(w: &World, rows: &[Row]) {
         failures.is_empty(),
         "{} of {} authorization checks failed:\n{}",
         failures.len(),
-        plan.len(),
+        rows.len() * PRINCIPALS.len(),
         failures.join("\n")
     );
 }
