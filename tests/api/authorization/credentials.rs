@@ -290,3 +290,92 @@ async fn revoking_an_agent_token_leaves_no_working_credential_behind() {
         "no agent of the owner holds a token: {tokens_after:?}"
     );
 }
+
+/// Every `/api/admin/*` operation the served document lists, with its parameters filled in.
+fn admin_operations(
+    document: &serde_json::Value,
+    agent: &str,
+    user: &str,
+) -> Vec<(String, String)> {
+    let paths = document["paths"].as_object().expect("paths");
+    let mut found = Vec::new();
+    for (template, item) in paths.iter().filter(|(t, _)| t.starts_with("/api/admin/")) {
+        let path = template
+            .replace("{agentId}", agent)
+            .replace("{userId}", user)
+            .replace("{sessionId}", &uuid::Uuid::now_v7().to_string());
+        assert!(
+            !path.contains('{'),
+            "a parameter this test does not fill: {template}"
+        );
+        for method in item.as_object().expect("path item").keys() {
+            found.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn an_admins_agent_token_is_refused_on_every_admin_operation_of_the_document() {
+    // Arrange: a pending agent to review and a consumer to credit, and the admin's agent token.
+    let app = spawn_app().await;
+    let admin = app.default_admin().await;
+    let provider = app.signup().await;
+    let pending = app
+        .create_agent(&provider, &unique_slug("pending"), json!({}))
+        .await;
+    app.publish(&provider, &pending, json!({}))
+        .await
+        .expect(200);
+    let own = app
+        .create_agent(&admin, &unique_slug("admin-agent"), json!({}))
+        .await;
+    let token = Auth::bearer(&app.agent_token(&admin, &own).await);
+    let document = app
+        .get("/api/openapi.json", &Auth::none())
+        .await
+        .expect(200)
+        .body;
+    let calls = admin_operations(&document, &pending, &provider.id);
+    let audit = "SELECT count(*) FROM admin_audit";
+    let postings = "SELECT count(*) FROM ledger_postings";
+    let before = (app.count(audit).await, app.count(postings).await);
+
+    // Act
+    let mut refused = Vec::new();
+    for (method, path) in &calls {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let body = json!({ "type": "credit", "amount": "5.00", "reason": "from a daemon" });
+        let reply = read(
+            app.request(method.clone(), path, &token)
+                .json(&body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        refused.push((format!("{method} {path}"), reply));
+    }
+
+    // Assert
+    println!("{} admin operations refused", refused.len());
+    assert!(refused.len() >= 10, "admin operations found: {calls:?}");
+    for (call, reply) in refused {
+        assert_eq!(
+            (reply.status.as_u16(), reply.body["error"].as_str()),
+            (403, Some("FORBIDDEN")),
+            "{call}: {}",
+            reply.text
+        );
+    }
+    assert_eq!(
+        (app.count(audit).await, app.count(postings).await),
+        before,
+        "nothing was reviewed, credited or audited"
+    );
+    let shown = app
+        .get(&format!("/api/agents/{pending}"), &provider.auth())
+        .await
+        .expect(200);
+    assert_eq!(shown.body["status"], "pending_review");
+}
