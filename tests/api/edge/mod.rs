@@ -3,5 +3,7 @@
 
 mod support;
 
+mod cursors;
 mod nul;
+mod nul_bodies;
 mod raw_http;
