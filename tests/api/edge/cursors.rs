@@ -60,6 +60,9 @@ async fn catalogue(app: &TestApp) -> (TestUser, TestUser) {
     (app.signup().await, app.signup().await)
 }
 
+/// A case: its name, who presents the cursor, the query and the cursor.
+type CursorCase<'a> = (&'a str, &'a TestUser, &'a [(&'a str, &'a str)], String);
+
 #[tokio::test]
 async fn an_edited_or_foreign_cursor_is_a_400_naming_the_cursor() {
     // Arrange: a keyset cursor (newest), an offset cursor (relevance search), and a second viewer
@@ -100,7 +103,7 @@ async fn an_edited_or_foreign_cursor_is_a_400_naming_the_cursor() {
         .as_str()
         .expect("the other viewer's cursor")
         .to_owned();
-    let cases: Vec<(&str, &TestUser, &[(&str, &str)], String)> = vec![
+    let cases: Vec<CursorCase> = vec![
         (
             "key set to year 0, tag kept",
             &viewer,

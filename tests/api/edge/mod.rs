@@ -3,7 +3,10 @@
 
 mod support;
 
+mod allow;
+mod cors;
 mod cursors;
+mod headers;
 mod nul;
 mod nul_bodies;
 mod raw_http;

@@ -55,6 +55,11 @@ async fn malformed_and_oversized_requests_get_json_errors_and_a_closed_connectio
     // Assert
     for ((case, _, status, code), answer) in cases.iter().zip(&answers) {
         answer.assert_json_error(*status, code, case);
+        assert_eq!(
+            answer.header("x-content-type-options"),
+            Some("nosniff"),
+            "{case}"
+        );
         assert!(answer.closed, "{case}: the connection stays open");
     }
 }
