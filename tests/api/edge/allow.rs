@@ -64,6 +64,9 @@ async fn a_wrong_method_is_a_405_listing_the_methods_the_path_takes() {
         ("GET", token.as_str(), "DELETE, POST"),
         ("DELETE", "/api/marketplace/browse", "GET"),
         ("PUT", "/api/platform/tenants", "GET, POST"),
+        ("DELETE", "/api/agents/my", "GET"),
+        ("PUT", "/api/agents/my", "GET"),
+        ("POST", "/api/agents/me/agent", "GET"),
     ];
 
     for (method, path, allow) in cases {
