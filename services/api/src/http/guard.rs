@@ -53,9 +53,10 @@ pub fn nul_path(value: &serde_json::Value) -> Option<String> {
     use serde_json::Value;
     match value {
         Value::String(s) if s.contains('\0') => Some(".".to_owned()),
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-            nul_path(item).map(|rest| join(&format!("[{i}]"), &rest))
-        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item).map(|rest| join(&format!("[{i}]"), &rest))),
         Value::Object(fields) => fields.iter().find_map(|(key, item)| {
             if key.contains('\0') {
                 Some(key.replace('\0', "\\u0000"))
@@ -97,7 +98,10 @@ mod tests {
     #[test]
     fn the_path_of_a_nul_names_the_field() {
         use serde_json::json;
-        assert_eq!(nul_path(&json!({"name": "a\u{0}"})).as_deref(), Some("name"));
+        assert_eq!(
+            nul_path(&json!({"name": "a\u{0}"})).as_deref(),
+            Some("name")
+        );
         assert_eq!(
             nul_path(&json!({"items": [{"t": "ok"}, {"t": "\u{0}"}]})).as_deref(),
             Some("items[1].t")

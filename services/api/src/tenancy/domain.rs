@@ -36,6 +36,8 @@ pub struct Tenant {
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Keys the public ids of wallet transactions (billing::public_ids); never shown.
+    pub posting_id_key: Uuid,
 }
 
 /// 1-50 characters: lowercase letters, digits and inner hyphens.
@@ -234,7 +236,12 @@ mod tests {
         ] {
             assert!(parse_hostnames(&[bad.to_owned()]).is_err(), "{bad}");
         }
-        for good in ["agents.acme.test", "market.example.com", "1password.example", "x.io"] {
+        for good in [
+            "agents.acme.test",
+            "market.example.com",
+            "1password.example",
+            "x.io",
+        ] {
             assert!(parse_hostnames(&[good.to_owned()]).is_ok(), "{good}");
         }
     }
