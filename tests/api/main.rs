@@ -17,5 +17,6 @@ mod errors;
 mod health;
 mod idempotency;
 mod marketplace;
+mod pool_logs;
 mod rate_limits;
 mod tenancy;

@@ -70,16 +70,15 @@ impl TenantResolver {
             return Ok(hit);
         }
         let mut conn = db.acquire().await.map_err(|e| {
-            let busy = matches!(e, sqlx::Error::PoolTimedOut);
-            let mut error = ApiError::from(e);
-            if busy {
-                error = error.context(format!(
-                    "tenant lookup: no pooled connection within the acquire timeout ({} of {} in use)",
-                    db.size() - db.num_idle() as u32,
+            let detail = match e {
+                sqlx::Error::PoolTimedOut => format!(
+                    "no pooled connection within the acquire timeout ({} of {} in use)",
+                    db.size() - (db.num_idle() as u32).min(db.size()),
                     db.options().get_max_connections()
-                ));
-            }
-            error
+                ),
+                _ => "could not acquire a database connection".to_owned(),
+            };
+            ApiError::from(e).context(format!("tenant lookup: {detail}"))
         })?;
         let found = match &key {
             Key::Slug(slug) => repo::find_by_slug(&mut conn, slug).await?,
