@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every context: extractors, middleware, fallbacks, pagination.
 
+pub mod client_ip;
 pub mod extract;
 pub mod fallback;
 pub mod middleware;
