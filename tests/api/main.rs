@@ -16,5 +16,6 @@ mod errors;
 mod health;
 mod idempotency;
 mod marketplace;
+mod overload;
 mod rate_limits;
 mod tenancy;
