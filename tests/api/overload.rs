@@ -14,7 +14,7 @@ const USER_IP: &str = "198.51.100.7";
 /// Concurrent flooding connections, each sending wrong logins until the real user is done (at
 /// most `FLOOD_ROUNDS` each, to bound the load on a shared machine).
 const FLOOD_CONNECTIONS: usize = 60;
-const FLOOD_ROUNDS: usize = 50;
+const FLOOD_ROUNDS: usize = 20;
 const USER_LOGINS: usize = 5;
 
 fn from(ip: &str) -> Auth {
