@@ -111,7 +111,10 @@ async fn a_flood_from_one_address_is_shed_while_another_address_logs_in() {
     }
     println!("real user logins: {}", summary(user_millis));
     println!("flood answered 503 OVERLOADED: {}", summary(shed.clone()));
-    println!("flood answered 401 after a hash: {}", summary(hashed.clone()));
+    println!(
+        "flood answered 401 after a hash: {}",
+        summary(hashed.clone())
+    );
     assert!(!shed.is_empty(), "the flood was never shed");
     assert!(
         shed.len() > hashed.len(),

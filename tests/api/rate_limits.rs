@@ -71,9 +71,13 @@ async fn the_account_ceiling_counts_failures_from_every_address() {
     .await;
     let user = app.signup().await;
     for n in 1..=4 {
-        app.login(&user.email, "guessing-1234", &from(&format!("203.0.113.{n}")))
-            .await
-            .expect_error(401, "INVALID_CREDENTIALS");
+        app.login(
+            &user.email,
+            "guessing-1234",
+            &from(&format!("203.0.113.{n}")),
+        )
+        .await
+        .expect_error(401, "INVALID_CREDENTIALS");
     }
     let limited = app
         .login(&user.email, &user.password, &from("198.51.100.7"))
@@ -261,7 +265,12 @@ async fn ip_limits_are_counted_across_tenants() {
             assert_ne!(reply.status.as_u16(), 429, "{what}: {}", reply.text);
         }
         let reply = attempt(Some(other)).await;
-        assert_eq!(reply.status.as_u16(), 429, "{what} in another tenant: {}", reply.text);
+        assert_eq!(
+            reply.status.as_u16(),
+            429,
+            "{what} in another tenant: {}",
+            reply.text
+        );
         reply.expect_error(429, "RATE_LIMITED");
     }
 }
@@ -303,7 +312,11 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     let mut statuses = Vec::new();
     for n in 0..3 {
         let reply = app
-            .login(&unique_email("peer"), PASSWORD, &from(&format!("203.0.113.{n}")))
+            .login(
+                &unique_email("peer"),
+                PASSWORD,
+                &from(&format!("203.0.113.{n}")),
+            )
             .await;
         statuses.push(reply.status.as_u16());
     }

@@ -781,8 +781,11 @@ mod tests {
         assert_eq!(s.rate_limits.login_account.limit, 100);
         assert_eq!(s.rate_limits.login_account_ip.limit, 10);
         assert_eq!(s.trusted_proxies.len(), 6);
-        let s = Settings::from_vars(&vars(&[("TRUSTED_PROXIES", " 10.2.0.0/16 , 2001:db8::/32 ")]))
-            .expect("valid");
+        let s = Settings::from_vars(&vars(&[(
+            "TRUSTED_PROXIES",
+            " 10.2.0.0/16 , 2001:db8::/32 ",
+        )]))
+        .expect("valid");
         assert_eq!(
             s.trusted_proxies,
             vec![

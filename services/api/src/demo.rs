@@ -208,7 +208,10 @@ async fn ensure_user(
     drop(conn);
     let hash = state
         .hasher
-        .hash(crate::auth::password::OPERATOR_CLIENT, DEMO_PASSWORD.to_owned())
+        .hash(
+            crate::auth::password::OPERATOR_CLIENT,
+            DEMO_PASSWORD.to_owned(),
+        )
         .await?;
     let mut conn = state.db.acquire().await?;
     let user = accounts::insert_user(

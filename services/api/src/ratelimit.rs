@@ -79,7 +79,13 @@ impl RateLimiter {
 
     /// Counts one hit of `subject` against `rate` in the bucket `name`; 429 with Retry-After past it.
     #[tracing::instrument(name = "ratelimit.check", skip(self, subject, rate), fields(ratelimit.name = name))]
-    pub async fn check(&self, scope: Scope, name: &str, subject: &str, rate: Rate) -> ApiResult<()> {
+    pub async fn check(
+        &self,
+        scope: Scope,
+        name: &str,
+        subject: &str,
+        rate: Rate,
+    ) -> ApiResult<()> {
         let (count, ttl_ms) = self
             .run(&self.count, self.key(scope, name, subject), rate)
             .await?;
@@ -109,7 +115,13 @@ impl RateLimiter {
 
     /// Counts one hit (the window starts at the first); never refuses.
     #[tracing::instrument(name = "ratelimit.count", skip(self, subject, rate), fields(ratelimit.name = name))]
-    pub async fn count(&self, scope: Scope, name: &str, subject: &str, rate: Rate) -> ApiResult<()> {
+    pub async fn count(
+        &self,
+        scope: Scope,
+        name: &str,
+        subject: &str,
+        rate: Rate,
+    ) -> ApiResult<()> {
         self.run(&self.count, self.key(scope, name, subject), rate)
             .await
             .map(|_| ())

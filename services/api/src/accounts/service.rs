@@ -255,10 +255,20 @@ pub async fn login(
         .check(Scope::Global, "login_ip", ip, limits.login_ip)
         .await?;
     limiter
-        .ensure_below(account, "login_account_ip", &account_ip, limits.login_account_ip)
+        .ensure_below(
+            account,
+            "login_account_ip",
+            &account_ip,
+            limits.login_account_ip,
+        )
         .await?;
     limiter
-        .ensure_below(account, "login_account", email.as_str(), limits.login_account)
+        .ensure_below(
+            account,
+            "login_account",
+            email.as_str(),
+            limits.login_account,
+        )
         .await?;
 
     let mut conn = state.db.acquire().await?;
@@ -270,10 +280,20 @@ pub async fn login(
         (Some(user), Verification::Match { needs_rehash }) => (user, needs_rehash),
         _ => {
             limiter
-                .count(account, "login_account_ip", &account_ip, limits.login_account_ip)
+                .count(
+                    account,
+                    "login_account_ip",
+                    &account_ip,
+                    limits.login_account_ip,
+                )
                 .await?;
             limiter
-                .count(account, "login_account", email.as_str(), limits.login_account)
+                .count(
+                    account,
+                    "login_account",
+                    email.as_str(),
+                    limits.login_account,
+                )
                 .await?;
             return Err(ApiError::new(
                 ErrorCode::InvalidCredentials,
@@ -369,7 +389,10 @@ pub async fn create_or_promote_admin(
     let password = Password::parse(password, &email)?;
     let name = DisplayName::parse(name)?;
     drop(conn);
-    let hash = state.hasher.hash(OPERATOR_CLIENT, password.into_inner()).await?;
+    let hash = state
+        .hasher
+        .hash(OPERATOR_CLIENT, password.into_inner())
+        .await?;
     let mut conn = state.db.acquire().await?;
     let user = repo::insert_user(
         &mut conn,

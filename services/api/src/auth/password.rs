@@ -230,7 +230,11 @@ mod tests {
             .expect_err("no slot within the wait");
         assert_eq!(err.code, ErrorCode::Overloaded);
         assert_eq!(err.code.status().as_u16(), 503);
-        assert_eq!(err.retry_after, Some(2), "max_wait rounded up to whole seconds");
+        assert_eq!(
+            err.retry_after,
+            Some(2),
+            "max_wait rounded up to whole seconds"
+        );
         assert_eq!(queued(&hasher, "b"), 0, "the share is given back");
         drop(slot);
     }
@@ -248,7 +252,10 @@ mod tests {
         });
         until_queued(&hasher, "b", 1).await;
         drop(slot);
-        let outcome = waiting.await.expect("task").expect("hashed after the slot freed");
+        let outcome = waiting
+            .await
+            .expect("task")
+            .expect("hashed after the slot freed");
         assert_eq!(outcome, Verification::Mismatch);
     }
 
@@ -281,7 +288,10 @@ mod tests {
         for task in flood {
             task.await.expect("task").expect("queued flood hash runs");
         }
-        let outcome = user.await.expect("task").expect("the other client was served");
+        let outcome = user
+            .await
+            .expect("task")
+            .expect("the other client was served");
         assert_eq!(outcome, Verification::Mismatch);
         assert_eq!(queued(&hasher, "flood") + queued(&hasher, "user"), 0);
     }
@@ -289,7 +299,10 @@ mod tests {
     #[tokio::test]
     async fn hashes_are_argon2id_at_the_owasp_baseline_and_verify() {
         let hasher = hasher(1, 2);
-        let hash = hasher.hash("a", "correct horse".into()).await.expect("hash");
+        let hash = hasher
+            .hash("a", "correct horse".into())
+            .await
+            .expect("hash");
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{hash}"

@@ -67,7 +67,8 @@ impl Cidr {
                     == masked(u128::from(u32::from(ip)), 32, self.prefix)
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                masked(u128::from(net), 128, self.prefix) == masked(u128::from(ip), 128, self.prefix)
+                masked(u128::from(net), 128, self.prefix)
+                    == masked(u128::from(ip), 128, self.prefix)
             }
             _ => false,
         }
@@ -170,7 +171,14 @@ mod tests {
 
     #[test]
     fn malformed_networks_are_refused() {
-        for bad in ["", "10.0.0.0/33", "::/129", "10.0.0/8", "10.0.0.0/x", "host/8"] {
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "10.0.0.0/x",
+            "host/8",
+        ] {
             assert!(Cidr::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Cidr::parse_list("10.0.0.0/8,,::1").is_err());
@@ -184,20 +192,74 @@ mod tests {
         // (peer, X-Forwarded-For, expected client, why)
         let cases = [
             (proxy, None, proxy, "no header: the peer"),
-            (public_peer, Some("1.1.1.1"), public_peer, "untrusted peer: header ignored"),
-            (proxy, Some("203.0.113.7"), "203.0.113.7", "one hop written by the proxy"),
-            (proxy, Some("6.6.6.6, 203.0.113.7"), "203.0.113.7", "spoofed leftmost entry ignored"),
-            (proxy, Some("6.6.6.6,7.7.7.7, 203.0.113.7, 10.9.9.9"), "203.0.113.7", "trusted hops skipped"),
-            (proxy, Some("192.168.0.5, 10.9.9.9"), "192.168.0.5", "all trusted: leftmost"),
-            (proxy, Some("6.6.6.6, unknown"), proxy, "garbage rightmost: the peer"),
-            (proxy, Some("6.6.6.6, garbage, 10.9.9.9"), "10.9.9.9", "garbage: last trusted hop"),
-            (proxy, Some("203.0.113.7:5123"), "203.0.113.7", "a port is dropped"),
-            (proxy, Some("[2001:db8::1]:443"), "2001:db8::1", "IPv6 with a port"),
-            (proxy, Some("::ffff:203.0.113.7"), "203.0.113.7", "IPv4-mapped"),
+            (
+                public_peer,
+                Some("1.1.1.1"),
+                public_peer,
+                "untrusted peer: header ignored",
+            ),
+            (
+                proxy,
+                Some("203.0.113.7"),
+                "203.0.113.7",
+                "one hop written by the proxy",
+            ),
+            (
+                proxy,
+                Some("6.6.6.6, 203.0.113.7"),
+                "203.0.113.7",
+                "spoofed leftmost entry ignored",
+            ),
+            (
+                proxy,
+                Some("6.6.6.6,7.7.7.7, 203.0.113.7, 10.9.9.9"),
+                "203.0.113.7",
+                "trusted hops skipped",
+            ),
+            (
+                proxy,
+                Some("192.168.0.5, 10.9.9.9"),
+                "192.168.0.5",
+                "all trusted: leftmost",
+            ),
+            (
+                proxy,
+                Some("6.6.6.6, unknown"),
+                proxy,
+                "garbage rightmost: the peer",
+            ),
+            (
+                proxy,
+                Some("6.6.6.6, garbage, 10.9.9.9"),
+                "10.9.9.9",
+                "garbage: last trusted hop",
+            ),
+            (
+                proxy,
+                Some("203.0.113.7:5123"),
+                "203.0.113.7",
+                "a port is dropped",
+            ),
+            (
+                proxy,
+                Some("[2001:db8::1]:443"),
+                "2001:db8::1",
+                "IPv6 with a port",
+            ),
+            (
+                proxy,
+                Some("::ffff:203.0.113.7"),
+                "203.0.113.7",
+                "IPv4-mapped",
+            ),
             (proxy, Some(" , "), proxy, "empty entries"),
         ];
         for (peer, header, expected, why) in cases {
-            assert_eq!(resolve(ip(peer), header, &defaults()), ip(expected), "{why}");
+            assert_eq!(
+                resolve(ip(peer), header, &defaults()),
+                ip(expected),
+                "{why}"
+            );
         }
     }
 
