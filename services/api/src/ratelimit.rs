@@ -10,7 +10,7 @@
 //! plus [`RateLimiter::count`] refuse once a count is reached but count only what the caller
 //! chooses (failed logins), so successes never use up an allowance.
 
-use crate::config::Rate;
+use crate::config::{Rate, RateLimits};
 use crate::error::{ApiError, ApiResult};
 use crate::kv::Redis;
 use sha2::{Digest, Sha256};
@@ -125,5 +125,83 @@ impl RateLimiter {
         self.run(&self.count, self.key(scope, name, subject), rate)
             .await
             .map(|_| ())
+    }
+}
+
+impl RateLimiter {
+    /// The limits of one login attempt (docs/operations.md, "Rate limits and overload").
+    pub fn login<'a>(
+        &'a self,
+        limits: &'a RateLimits,
+        tenant: Uuid,
+        email: &'a str,
+        ip: &'a str,
+    ) -> LoginAttempt<'a> {
+        LoginAttempt {
+            limiter: self,
+            limits,
+            account: Scope::Tenant(tenant),
+            email,
+            account_ip: format!("{email}\n{ip}"),
+            ip,
+        }
+    }
+}
+
+/// Every attempt counts against the address (globally); only failures count against the
+/// (account, address) pair and the account, checked before the password and counted after.
+pub struct LoginAttempt<'a> {
+    limiter: &'a RateLimiter,
+    limits: &'a RateLimits,
+    account: Scope,
+    email: &'a str,
+    account_ip: String,
+    ip: &'a str,
+}
+
+impl LoginAttempt<'_> {
+    /// Counts the attempt against the address; 429 when any login limit is reached.
+    pub async fn admit(&self) -> ApiResult<()> {
+        let (limiter, limits) = (self.limiter, self.limits);
+        limiter
+            .check(Scope::Global, "login_ip", self.ip, limits.login_ip)
+            .await?;
+        limiter
+            .ensure_below(
+                self.account,
+                "login_account_ip",
+                &self.account_ip,
+                limits.login_account_ip,
+            )
+            .await?;
+        limiter
+            .ensure_below(
+                self.account,
+                "login_account",
+                self.email,
+                limits.login_account,
+            )
+            .await
+    }
+
+    /// Counts a failed attempt against the (account, address) pair and the account.
+    pub async fn failed(&self) -> ApiResult<()> {
+        let (limiter, limits) = (self.limiter, self.limits);
+        limiter
+            .count(
+                self.account,
+                "login_account_ip",
+                &self.account_ip,
+                limits.login_account_ip,
+            )
+            .await?;
+        limiter
+            .count(
+                self.account,
+                "login_account",
+                self.email,
+                limits.login_account,
+            )
+            .await
     }
 }

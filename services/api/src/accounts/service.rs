@@ -247,29 +247,11 @@ pub async fn login(
     }
     // Failed logins are throttled per (account, address) and, much higher, per account: a user
     // who knows the password is not locked out by guesses from elsewhere (docs/operations.md).
-    let limits = &state.settings.rate_limits;
-    let account = Scope::Tenant(tenant.id);
-    let account_ip = format!("{}\n{ip}", email.as_str());
-    let limiter = &state.rate_limiter;
-    limiter
-        .check(Scope::Global, "login_ip", ip, limits.login_ip)
-        .await?;
-    limiter
-        .ensure_below(
-            account,
-            "login_account_ip",
-            &account_ip,
-            limits.login_account_ip,
-        )
-        .await?;
-    limiter
-        .ensure_below(
-            account,
-            "login_account",
-            email.as_str(),
-            limits.login_account,
-        )
-        .await?;
+    let attempt =
+        state
+            .rate_limiter
+            .login(&state.settings.rate_limits, tenant.id, email.as_str(), ip);
+    attempt.admit().await?;
 
     let mut conn = state.db.acquire().await?;
     let user = repo::find_user_by_email(&mut conn, tenant.id, email.as_str()).await?;
@@ -279,22 +261,7 @@ pub async fn login(
     let (user, needs_rehash) = match (user, outcome) {
         (Some(user), Verification::Match { needs_rehash }) => (user, needs_rehash),
         _ => {
-            limiter
-                .count(
-                    account,
-                    "login_account_ip",
-                    &account_ip,
-                    limits.login_account_ip,
-                )
-                .await?;
-            limiter
-                .count(
-                    account,
-                    "login_account",
-                    email.as_str(),
-                    limits.login_account,
-                )
-                .await?;
+            attempt.failed().await?;
             return Err(ApiError::new(
                 ErrorCode::InvalidCredentials,
                 "Invalid email or password",
