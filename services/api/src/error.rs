@@ -55,6 +55,9 @@ error_codes! {
     Conflict => (CONFLICT, "CONFLICT", "The request conflicts with existing data (a slug or hostname taken, an illegal state change)."),
     PayloadTooLarge => (PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The body is larger than MAX_BODY_BYTES."),
     UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "A body was sent with a Content-Type other than application/json."),
+    RequestTimeout => (REQUEST_TIMEOUT, "REQUEST_TIMEOUT", "The request line, headers or body did not arrive in time (REQUEST_BODY_TIMEOUT for bodies); the connection is closed."),
+    MalformedRequest => (BAD_REQUEST, "MALFORMED_REQUEST", "The HTTP request could not be parsed (a malformed request line or header, a URL over 64 KiB, a duplicate Host)."),
+    HeadersTooLarge => (REQUEST_HEADER_FIELDS_TOO_LARGE, "HEADERS_TOO_LARGE", "The request line and headers together exceed the server's limit."),
     RateLimited => (TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many requests; retry after the number of seconds in Retry-After."),
     InsufficientBalance => (PAYMENT_REQUIRED, "INSUFFICIENT_BALANCE", "The wallet does not hold enough in this currency; top up first."),
     IdempotencyKeyReused => (UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with another request body or endpoint."),
@@ -161,14 +164,25 @@ impl ApiError {
         self
     }
 
-    /// A copy of what the client sees (the logged cause is not copied).
-    pub fn public_clone(&self) -> Self {
+    /// Adds what was being done to the logged cause (the client sees nothing of it).
+    pub fn context(mut self, what: String) -> Self {
+        self.source = self.source.map(|cause| cause.context(what));
+        self
+    }
+
+    /// A copy of an error shared between extractors: what the client sees, and the cause as text
+    /// so the response that carries it still logs why (a 503 from a saturated pool names the
+    /// pool timeout in the log, not just the status).
+    pub fn shared_clone(&self) -> Self {
         Self {
             code: self.code,
             message: self.message.clone(),
             details: self.details.clone(),
             retry_after: self.retry_after,
-            source: None,
+            source: self
+                .source
+                .as_ref()
+                .map(|cause| anyhow::anyhow!("{cause:#}")),
         }
     }
 

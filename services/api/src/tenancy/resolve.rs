@@ -69,7 +69,18 @@ impl TenantResolver {
         if let Some(hit) = self.cached(&key) {
             return Ok(hit);
         }
-        let mut conn = db.acquire().await?;
+        let mut conn = db.acquire().await.map_err(|e| {
+            let busy = matches!(e, sqlx::Error::PoolTimedOut);
+            let mut error = ApiError::from(e);
+            if busy {
+                error = error.context(format!(
+                    "tenant lookup: no pooled connection within the acquire timeout ({} of {} in use)",
+                    db.size() - db.num_idle() as u32,
+                    db.options().get_max_connections()
+                ));
+            }
+            error
+        })?;
         let found = match &key {
             Key::Slug(slug) => repo::find_by_slug(&mut conn, slug).await?,
             Key::Host(host) => repo::find_by_hostname(&mut conn, host).await?,
@@ -159,7 +170,7 @@ impl CurrentTenant {
         };
         match resolved.0 {
             Ok(tenant) => Ok(CurrentTenant(tenant)),
-            Err(error) => Err(error.public_clone()),
+            Err(error) => Err(error.shared_clone()),
         }
     }
 }
