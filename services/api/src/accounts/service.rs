@@ -268,10 +268,16 @@ pub async fn login(
             ));
         }
     };
+    // The upgrade is best-effort under load: the password is right, the next login rehashes.
     if needs_rehash {
-        let hash = state.hasher.hash(ip, password.to_owned()).await?;
-        let mut conn = state.db.acquire().await?;
-        repo::set_password_hash(&mut conn, tenant.id, user.id, &hash).await?;
+        match state.hasher.hash(ip, password.to_owned()).await {
+            Ok(hash) => {
+                let mut conn = state.db.acquire().await?;
+                repo::set_password_hash(&mut conn, tenant.id, user.id, &hash).await?;
+            }
+            Err(e) if e.code == ErrorCode::Overloaded => {}
+            Err(e) => return Err(e),
+        }
     }
     let token = state
         .jwt
