@@ -17,6 +17,7 @@ mod errors;
 mod health;
 mod idempotency;
 mod marketplace;
+mod overload;
 mod pool_logs;
 mod rate_limits;
 mod tenancy;
