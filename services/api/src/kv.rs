@@ -32,6 +32,16 @@ impl Redis {
     }
 
     /// `{prefix}:{tenant}:{parts...}`: every tenant-owned key carries its tenant.
+    /// A key shared by every tenant: `{prefix}:global:{parts}`.
+    pub fn global_key(&self, parts: &[&str]) -> String {
+        let mut key = format!("{}:global", self.prefix);
+        for part in parts {
+            key.push(':');
+            key.push_str(part);
+        }
+        key
+    }
+
     pub fn tenant_key(&self, tenant: Uuid, parts: &[&str]) -> String {
         let mut key = format!("{}:{}", self.prefix, tenant);
         for part in parts {

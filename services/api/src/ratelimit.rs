@@ -3,8 +3,8 @@
 //!
 //! Every bucket has an explicit [`Scope`]: limits on a client IP are global (one address gets one
 //! allowance, whichever tenant it talks to); limits on an account, an email or a user belong to
-//! the tenant that owns it. Keys are `{REDIS_PREFIX}:{tenant}:rl:{bucket}:{hash}`, with the nil
-//! UUID in place of the tenant for global buckets (no tenant has the nil id).
+//! the tenant that owns it. Keys are `{REDIS_PREFIX}:{tenant}:rl:{bucket}:{hash}`, or
+//! `{REDIS_PREFIX}:global:rl:{bucket}:{hash}` for global buckets.
 //!
 //! Two ways to count: [`RateLimiter::check`] counts every request; [`RateLimiter::ensure_below`]
 //! plus [`RateLimiter::count`] refuse once a count is reached but count only what the caller
@@ -61,11 +61,10 @@ impl RateLimiter {
     /// The subject (an email, an IP) is hashed so the key holds no personal data.
     fn key(&self, scope: Scope, name: &str, subject: &str) -> String {
         let digest = hex::encode(&Sha256::digest(subject.as_bytes())[..12]);
-        let tenant = match scope {
-            Scope::Global => Uuid::nil(),
-            Scope::Tenant(tenant) => tenant,
-        };
-        self.redis.tenant_key(tenant, &["rl", name, &digest])
+        match scope {
+            Scope::Global => self.redis.global_key(&["rl", name, &digest]),
+            Scope::Tenant(tenant) => self.redis.tenant_key(tenant, &["rl", name, &digest]),
+        }
     }
 
     async fn run(&self, script: &redis::Script, key: String, rate: Rate) -> ApiResult<(u64, u64)> {

@@ -200,7 +200,7 @@ pub async fn send_verification(
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody),
-        (status = 503, description = "Database or Redis unavailable", body = ErrorBody),
+        (status = 503, description = "Database or Redis unavailable (SERVICE_UNAVAILABLE), or the password-hash queue is full (OVERLOADED); both with Retry-After", body = ErrorBody),
     )
 )]
 #[post("/api/auth/register")]
@@ -236,7 +236,7 @@ pub async fn register(
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 429, description = "Rate limited per account or IP (Retry-After)", body = ErrorBody),
-        (status = 503, description = "Database or Redis unavailable", body = ErrorBody),
+        (status = 503, description = "Database or Redis unavailable (SERVICE_UNAVAILABLE), or the password-hash queue is full (OVERLOADED); both with Retry-After", body = ErrorBody),
     )
 )]
 #[post("/api/auth/login")]
