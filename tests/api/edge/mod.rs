@@ -1,7 +1,7 @@
 //! Edge hardening, black-box: NUL bytes refused before SQL, signed browse cursors, JSON bodies on
 //! the HTTP layer's own errors, `Allow` on 405, security headers and opt-in CORS.
 
-mod support;
+pub mod support;
 
 mod allow;
 mod cors;

@@ -179,6 +179,23 @@ impl FromRequest for Principal {
     }
 }
 
+/// Authenticates, then lets `allow` refuse the principal (403s that depend on role or credential).
+fn authenticate_then(
+    req: &HttpRequest,
+    allow: fn(&Principal) -> Result<(), ApiError>,
+) -> Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>> {
+    let req = req.clone();
+    Box::pin(async move {
+        let principal = authenticate(req).await?;
+        allow(&principal)?;
+        Ok(principal)
+    })
+}
+
+fn is_agent_token(principal: &Principal) -> bool {
+    matches!(principal.credential, Credential::AgentToken { .. })
+}
+
 /// A user acting with their own login (JWT) or API key: agent tokens get 403.
 #[derive(Debug, Clone)]
 pub struct CredentialManager(pub Principal);
@@ -188,16 +205,15 @@ impl FromRequest for CredentialManager {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let principal = authenticate(req).await?;
-            if matches!(principal.credential, Credential::AgentToken { .. }) {
+        let authenticated = authenticate_then(req, |principal| {
+            if is_agent_token(principal) {
                 return Err(ApiError::forbidden(
                     "An agent token cannot create, list or revoke credentials: use your login token or an API key",
                 ));
             }
-            Ok(CredentialManager(principal))
-        })
+            Ok(())
+        });
+        Box::pin(async move { authenticated.await.map(CredentialManager) })
     }
 }
 
@@ -210,9 +226,7 @@ impl FromRequest for AdminPrincipal {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let principal = authenticate(req).await?;
+        let authenticated = authenticate_then(req, |principal| {
             if !principal.is_admin() {
                 return Err(ApiError::forbidden(
                     "This operation needs a marketplace admin",
@@ -220,13 +234,14 @@ impl FromRequest for AdminPrincipal {
             }
             // An agent token lives on a daemon's machine: it acts as its owner for user-level
             // endpoints, never with the owner's admin powers.
-            if matches!(principal.credential, Credential::AgentToken { .. }) {
+            if is_agent_token(principal) {
                 return Err(ApiError::forbidden(
                     "Admin operations need the admin's login or API key, not an agent token",
                 ));
             }
-            Ok(AdminPrincipal(principal))
-        })
+            Ok(())
+        });
+        Box::pin(async move { authenticated.await.map(AdminPrincipal) })
     }
 }
 
