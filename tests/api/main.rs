@@ -16,5 +16,7 @@ mod errors;
 mod health;
 mod idempotency;
 mod marketplace;
+mod openapi_enums;
 mod rate_limits;
+mod schemathesis;
 mod tenancy;
