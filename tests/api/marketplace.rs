@@ -1214,7 +1214,8 @@ async fn a_cursor_from_another_tenant_is_refused() {
 
 #[tokio::test]
 async fn a_tampered_cursor_is_a_400_not_a_server_error() {
-    // Arrange: a real cursor whose sort key is replaced (the payload is readable base64url JSON)
+    // Arrange: a real cursor whose sort key is replaced (the payload is readable base64url JSON
+    // followed by a 16-byte signature, which the tampered cursor keeps)
     let app = spawn_app().await;
     let provider = app.signup().await;
     let admin = app.default_admin().await;
@@ -1225,12 +1226,15 @@ async fn a_tampered_cursor_is_a_400_not_a_server_error() {
     for sort in ["newest", "price_asc", "popularity", "rating"] {
         let first = browse(&app, &viewer.auth(), &[("sort", sort), ("limit", "1")]).await;
         let cursor = first["nextCursor"].as_str().expect("a next cursor");
-        let mut payload: Value =
-            serde_json::from_slice(&base64url_decode(cursor)).expect("the cursor is JSON");
+        let bytes = base64url_decode(cursor);
+        let (json_part, tag) = bytes.split_at(bytes.len() - 16);
+        let mut payload: Value = serde_json::from_slice(json_part).expect("the cursor is JSON");
         assert!(payload["k"].is_array(), "a keyset cursor: {payload}");
-        for key in ["not-a-key", "", "1e999999999"] {
+        for key in ["not-a-key", "", "1e999999999", "0000-01-01T00:00:00Z"] {
             payload["k"][0] = json!(key);
-            let tampered = base64url_encode(&serde_json::to_vec(&payload).expect("json"));
+            let mut forged = serde_json::to_vec(&payload).expect("json");
+            forged.extend_from_slice(tag);
+            let tampered = base64url_encode(&forged);
             cases.push((sort, key, tampered));
         }
     }

@@ -176,6 +176,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "30",
         "seconds in-flight requests get to finish at shutdown",
     ),
+    (
+        "CORS_ALLOWED_ORIGINS",
+        "",
+        "comma-separated browser origins (`https://app.example.com`) allowed to call the API cross-origin; CORS is off when unset",
+    ),
+    (
+        "REQUEST_BODY_TIMEOUT",
+        "10s",
+        "longest time a client may take to send a request body before the request is answered 408",
+    ),
     ("LOG_FORMAT", "json", "`json` or `pretty`"),
     (
         "RUST_LOG",
@@ -270,6 +280,7 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     pub rate_limits: RateLimits,
     pub billing: BillingSettings,
+    pub http: HttpSettings,
     pub verification_resend_cooldown: Duration,
     pub shutdown_delay: Duration,
     pub shutdown_grace: Duration,
@@ -292,6 +303,48 @@ pub struct BillingSettings {
     pub payment_mode: PaymentMode,
     pub hold_limits: HoldLimits,
     pub idempotency_key_ttl: Duration,
+}
+
+/// HTTP edge settings: cross-origin access and how long a body may take to arrive.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub cors_allowed_origins: Vec<String>,
+    pub body_read_timeout: Duration,
+}
+
+fn http_settings(src: &Source<'_>) -> Result<HttpSettings, ConfigError> {
+    let mut origins = Vec::new();
+    for origin in src
+        .raw("CORS_ALLOWED_ORIGINS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+    {
+        let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+            && !origin.ends_with('/')
+            && origin
+                .split("://")
+                .nth(1)
+                .is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', '*', ' ']));
+        if !valid {
+            return Err(err(
+                "CORS_ALLOWED_ORIGINS",
+                format!(
+                    "{origin:?} is not an origin like https://app.example.com (scheme and host, no path, no wildcard)"
+                ),
+            ));
+        }
+        origins.push(origin.to_ascii_lowercase());
+    }
+    let body_read_timeout = src.duration("REQUEST_BODY_TIMEOUT")?;
+    if body_read_timeout.is_zero() || body_read_timeout > Duration::from_secs(600) {
+        return Err(err("REQUEST_BODY_TIMEOUT", "must be between 1s and 10m"));
+    }
+    Ok(HttpSettings {
+        cors_allowed_origins: origins,
+        body_read_timeout,
+    })
 }
 
 fn billing_settings(src: &Source<'_>, env: Environment) -> Result<BillingSettings, ConfigError> {
@@ -620,6 +673,7 @@ impl Settings {
                 topup: src.rate("RATE_LIMIT_TOPUP")?,
             },
             billing: billing_settings(&src, env)?,
+            http: http_settings(&src)?,
             verification_resend_cooldown: src.duration("VERIFICATION_RESEND_COOLDOWN")?,
             shutdown_delay: src.seconds("SHUTDOWN_DELAY_SECONDS")?,
             shutdown_grace: src.seconds("SHUTDOWN_GRACE_SECONDS")?,

@@ -7,21 +7,28 @@ use crate::auth::tokens;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db;
+use crate::http::allow::RouteMethods;
 use crate::http::fallback::{not_found, path_config, query_config};
+use crate::http::framework_errors::JsonErrorIo;
 use crate::http::middleware::request_context;
+use crate::http::seal::Sealer;
 use crate::kv::Redis;
 use crate::mail::Mailer;
 use crate::openapi::{ApiDoc, routes};
 use crate::ratelimit::RateLimiter;
 use crate::state::AppState;
 use crate::tenancy::resolve::TenantResolver;
+use actix_http::{HttpService, KeepAlive, Protocol};
+use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service, map_config};
+use actix_web::dev::AppConfig;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 use anyhow::Context as _;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use utoipa::OpenApi as _;
 use utoipa_actix_web::AppExt as _;
 use utoipa_swagger_ui::SwaggerUi;
@@ -45,6 +52,7 @@ impl AppState {
             jwt: Arc::new(JwtKeys::from_settings(&settings)?),
             tenants: TenantResolver::default(),
             code_key: code_key.into(),
+            cursors: Sealer::new(settings.jwt_secret.expose().as_bytes()),
             shutting_down: Arc::new(AtomicBool::new(false)),
             settings: Arc::new(settings),
         })
@@ -69,11 +77,16 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = AppState::build(settings, clock)?;
         let served_document = Arc::new(crate::openapi::document());
+        let route_methods = web::Data::new(RouteMethods::from_document(&serde_json::to_value(
+            served_document.as_ref(),
+        )?));
 
         let app_state = state.clone();
-        let mut server = HttpServer::new(move || {
+        let local_addr = listener.local_addr()?;
+        let make_app = move || {
             let (app, _) = App::new()
                 .app_data(web::Data::new(app_state.clone()))
+                .app_data(route_methods.clone())
                 .app_data(query_config())
                 .app_data(path_config())
                 .into_utoipa_app()
@@ -94,13 +107,32 @@ impl Application {
             )
             .default_service(web::to(not_found))
             .wrap(from_fn(request_context))
-        })
-        .listen(listener)?
-        .disable_signals()
-        .shutdown_timeout(state.settings.shutdown_grace.as_secs());
+        };
+        // actix-web's HttpServer, assembled by hand so each connection's socket can be wrapped
+        // (see http::framework_errors); the timeouts are HttpServer's defaults.
+        let mut builder = actix_server::Server::build()
+            .disable_signals()
+            .shutdown_timeout(state.settings.shutdown_grace.as_secs());
         if let Some(workers) = state.settings.workers {
-            server = server.workers(workers);
+            builder = builder.workers(workers);
         }
+        let server = builder.listen("clawrent-http", listener, move || {
+            let app = make_app()
+                .into_factory()
+                .map_err(|err: actix_web::Error| err.error_response());
+            let http = HttpService::build()
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(local_addr)
+                .finish(map_config(app, |_| AppConfig::default()));
+            fn_service(|io: tokio::net::TcpStream| {
+                let peer = io.peer_addr().ok();
+                let _ = io.set_nodelay(true);
+                std::future::ready(Ok((JsonErrorIo::new(io), Protocol::Http1, peer)))
+            })
+            .and_then(http)
+        })?;
         Ok(Self {
             server: server.run(),
             port,

@@ -4,6 +4,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::http::seal::Sealer;
 use crate::kv::Redis;
 use crate::mail::Mailer;
 use crate::ratelimit::RateLimiter;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub tenants: TenantResolver,
     /// Key of the HMAC that stores verification codes, derived from JWT_SECRET.
     pub code_key: Arc<[u8]>,
+    /// Signs pagination cursors (key derived from JWT_SECRET).
+    pub cursors: Sealer,
     pub shutting_down: Arc<AtomicBool>,
 }
 

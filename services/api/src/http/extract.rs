@@ -29,7 +29,16 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// Reads the body up to the limit, refusing early when Content-Length already exceeds it.
+fn body_timeout(req: &HttpRequest) -> std::time::Duration {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(std::time::Duration::from_secs(10), |s| {
+            s.settings.http.body_read_timeout
+        })
+}
+
+/// Reads the body up to the limit, refusing early when Content-Length already exceeds it, and
+/// answering 408 when the whole body has not arrived within REQUEST_BODY_TIMEOUT (a client
+/// trickling one byte a second must not hold a worker's connection indefinitely).
 async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<web::BytesMut, ApiError> {
     let limit = max_body(req);
     let declared = req
@@ -40,20 +49,32 @@ async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<web::Byte
     if declared.is_some_and(|len| len > limit) {
         return Err(too_large(limit));
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidJson,
-                format!("Could not read the request body: {e}"),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large(limit));
+    let timeout = body_timeout(req);
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidJson,
+                    format!("Could not read the request body: {e}"),
+                )
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_large(limit));
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        Ok(body)
+    };
+    tokio::time::timeout(timeout, read).await.map_err(|_| {
+        ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "The request body did not arrive within {} seconds",
+                timeout.as_secs()
+            ),
+        )
+    })?
 }
 
 fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
@@ -80,6 +101,11 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 
 /// Parses JSON with the path of the offending field in the message (`user.email: invalid type ...`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if super::guard::json_has_escaped_nul(bytes) {
+        return Err(ApiError::validation(
+            "Strings in the body may not contain the NUL character (\\u0000)",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = parsed.map_err(|err| {

@@ -1,15 +1,22 @@
 //! The root of every request: a request id, one span carrying method, route, tenant, status and
 //! latency, one JSON log line at the end, and a JSON error envelope for any error response that
 //! was not produced by our handlers (so even framework-level failures answer `{error, message}`).
+//! It also refuses NUL bytes in the URI, answers CORS preflights, and sets the security headers.
 
+use super::cors;
+use super::guard::refuse_hostile_request;
 use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
 use crate::tenancy::resolve::Resolved;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderName, HeaderValue,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, ResponseError};
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use std::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -51,13 +58,32 @@ pub async fn request_context(
     );
     req.extensions_mut().insert(RequestSpan(span.clone()));
 
+    let settings = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.settings.clone());
+    let allowed_origins = settings
+        .as_ref()
+        .map_or(&[][..], |s| s.http.cors_allowed_origins.as_slice());
+    let origin = cors::allowed_origin(req.headers(), allowed_origins);
+    let preflight = cors::is_preflight(req.method(), req.headers());
+
     async move {
-        let outcome = next.call(req).await;
+        let outcome = if let Err(error) = refuse_hostile_request(req.uri(), req.headers()) {
+            Ok(req.into_response(error.error_response()))
+        } else if let (true, Some(origin)) = (preflight, origin.clone()) {
+            let mut answer = HttpResponse::NoContent().finish();
+            cors::preflight_headers(origin, answer.headers_mut());
+            Ok(req.into_response(answer))
+        } else {
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body)
+        };
         let span = tracing::Span::current();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         span.record("latency_ms", latency_ms);
         let mut res = match outcome {
-            Ok(res) => normalize_error_body(res.map_into_boxed_body()),
+            Ok(res) => normalize_error_body(res),
             Err(err) => {
                 let status = err.as_response_error().status_code();
                 span.record("http.status", status.as_u16());
@@ -69,6 +95,10 @@ pub async fn request_context(
                 return Err(err);
             }
         };
+        security_headers(&mut res);
+        if let Some(origin) = origin {
+            cors::response_headers(origin, res.headers_mut());
+        }
         let status = res.status().as_u16();
         span.record("http.status", status);
         span.record(
@@ -94,6 +124,24 @@ pub async fn request_context(
     }
     .instrument(span)
     .await
+}
+
+const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+    script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// `nosniff` everywhere; `no-store` on every API answer (tokens, keys, balances and personal data
+/// must not sit in shared or browser caches); a CSP and frame denial on the docs pages.
+fn security_headers(res: &mut ServiceResponse<BoxBody>) {
+    let path = res.request().path().to_owned();
+    let headers = res.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if path.starts_with("/api/") {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if path == "/docs" || path.starts_with("/docs/") {
+        headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP));
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
 }
 
 /// Error responses produced outside our handlers (actix's own 404/405/400s) get the JSON envelope.

@@ -101,9 +101,14 @@ pub async fn browse(
     let tenant = principal.tenant_id();
     let (filter, sort) = parse_filter(&input)?;
     let print = fingerprint(&filter, sort);
+    let owner = cursor::Owner {
+        tenant,
+        user: principal.user_id,
+        fingerprint: &print,
+    };
     let limit = i64::from(input.page.limit.min(MAX_LIMIT));
     let position = match &input.cursor {
-        Some(raw) if !raw.trim().is_empty() => cursor::decode(raw, tenant, &print, sort)?,
+        Some(raw) if !raw.trim().is_empty() => cursor::decode(&state.cursors, raw, owner, sort)?,
         _ => Position::Offset(input.page.bounded_offset()?),
     };
     let relevance = sort == Sort::Relevance && filter.search.is_some();
@@ -124,11 +129,11 @@ pub async fn browse(
     let next_cursor = match rows.last() {
         // Relevance has no index order to seek in: its cursor is an offset within the ranked window.
         Some(_) if more && relevance && start + limit < repo::RELEVANCE_WINDOW => Some(
-            cursor::encode(tenant, &print, &Position::Offset(start + limit)),
+            cursor::encode(&state.cursors, owner, &Position::Offset(start + limit)),
         ),
         Some(last) if more && !relevance => Some(cursor::encode(
-            tenant,
-            &print,
+            &state.cursors,
+            owner,
             &Position::After {
                 key: repo::sort_key(sort, &last.listing),
                 id: last.listing.agent_id,
