@@ -29,15 +29,16 @@ async fn liveness_and_readiness_answer_200_when_dependencies_are_up() {
 }
 
 #[tokio::test]
-async fn an_unreachable_redis_makes_health_and_readiness_fail_but_not_liveness() {
-    // Port 1 on loopback refuses connections: a real unreachable Redis.
+async fn an_unreachable_redis_makes_health_fail_but_keeps_the_replica_ready_and_live() {
+    // Port 1 on loopback refuses connections: a real unreachable Redis. Redis is shared by every
+    // replica: failing readiness on it would empty the Service on a Redis blip.
     let app = spawn_app_with(&[("REDIS_URL", "redis://127.0.0.1:1")]).await;
-    let ready = app.get("/readyz", &Auth::none()).await.expect(503);
-    assert_eq!(ready.body["status"], "not_ready");
-    assert_eq!(ready.body["services"]["redis"], "down");
-    assert_eq!(ready.body["services"]["database"], "up");
-    assert_eq!(ready.body["error"], "SERVICE_UNAVAILABLE");
+    let ready = app.get("/readyz", &Auth::none()).await.expect(200);
+    assert_eq!(ready.body["status"], "ready");
+    assert!(ready.body.get("error").is_none(), "{}", ready.body);
     let health = app.get("/api/health", &Auth::none()).await.expect(503);
+    assert_eq!(health.body["services"]["database"], "up");
+    assert_eq!(health.body["error"], "SERVICE_UNAVAILABLE");
     assert_eq!(health.body["status"], "unhealthy");
     assert_eq!(health.body["services"]["redis"], "down");
     app.get("/healthz", &Auth::none()).await.expect(200);
@@ -70,12 +71,57 @@ async fn an_unreachable_database_makes_readiness_fail_with_503() {
     )
     .await;
     let ready = broken.get("/readyz", &Auth::none()).await.expect(503);
-    assert_eq!(ready.body["services"]["database"], "down");
+    assert_eq!(ready.body["status"], "not_ready");
+    assert!(
+        ready.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("database pool broken")),
+        "{}",
+        ready.body
+    );
+    let health = broken.get("/api/health", &Auth::none()).await.expect(503);
+    assert_eq!(health.body["services"]["database"], "down");
     // Tenant-scoped requests answer 503 with Retry-After, never a bare 500.
     let reply = broken
         .login("someone@example.com", "whatever-password", &Auth::none())
         .await;
     reply.expect_error(503, "SERVICE_UNAVAILABLE");
+}
+
+#[tokio::test]
+async fn a_saturated_pool_is_busy_not_down_and_the_replica_stays_ready() {
+    // Arrange: a replica with a two-connection pool, both held by the test.
+    let app = spawn_app().await;
+    let replica = spawn_replica(
+        &app,
+        &[
+            ("DATABASE_MAX_CONNECTIONS", "2"),
+            ("DATABASE_ACQUIRE_TIMEOUT", "1s"),
+        ],
+    )
+    .await;
+    let first = replica.state.db.acquire().await.expect("first connection");
+    let second = replica.state.db.acquire().await.expect("second connection");
+
+    // Act
+    let ready = replica.get("/readyz", &Auth::none()).await;
+    let health = replica.get("/api/health", &Auth::none()).await;
+    let login = replica
+        .login("someone@example.com", "whatever-password", &Auth::none())
+        .await;
+
+    // Assert
+    let ready = ready.expect(200);
+    assert_eq!(ready.body["status"], "ready");
+    assert_eq!(ready.body["pool"]["saturated"], true, "{}", ready.body);
+    let health = health.expect(200);
+    assert_eq!(health.body["services"]["database"], "up", "{}", health.body);
+    assert_eq!(health.body["pool"]["inUse"], 2, "{}", health.body);
+    assert_eq!(health.body["pool"]["max"], 2, "{}", health.body);
+    let login = login.expect_error(503, "SERVICE_UNAVAILABLE");
+    assert_eq!(login.header("retry-after"), Some("1"));
+    drop((first, second));
+    replica.get("/api/health", &Auth::none()).await.expect(200);
 }
 
 #[tokio::test]
@@ -128,9 +174,9 @@ async fn every_documented_operation_lists_error_responses_with_the_error_schema(
             for status in errors {
                 let schema = &responses[status]["content"]["application/json"]["schema"]["$ref"];
                 assert!(
-                    schema.as_str().is_some_and(
-                        |r| r.ends_with("/ErrorBody") || r.ends_with("/HealthResponse")
-                    ),
+                    schema.as_str().is_some_and(|r| r.ends_with("/ErrorBody")
+                        || r.ends_with("/HealthResponse")
+                        || r.ends_with("/ReadinessResponse")),
                     "{method} {path} {status} lacks the error schema"
                 );
             }

@@ -217,6 +217,44 @@ async fn a_replayed_adjustment_moves_money_and_is_audited_once() {
 }
 
 #[tokio::test]
+async fn another_spelling_of_the_same_user_id_is_the_same_request() {
+    // Arrange: the uuid parser accepts upper case, simple, braced and URN spellings in paths
+    let app = spawn_app().await;
+    let admin = app.default_admin().await;
+    let user = app.signup().await;
+    let key = new_key();
+    let credit = json!({ "type": "credit", "amount": "1.25", "reason": "Goodwill" });
+    let id = uuid::Uuid::parse_str(&user.id).expect("a uuid");
+    let first = app
+        .post(&adjustments(&user), &keyed(admin.auth(), &key), &credit)
+        .await
+        .expect(200);
+    let spellings = [
+        id.hyphenated().to_string().to_uppercase(),
+        id.simple().to_string(),
+        format!("%7B{}%7D", id.hyphenated()),
+        format!("urn:uuid:{}", id.hyphenated()),
+    ];
+
+    // Act
+    let mut repeats = Vec::new();
+    for spelling in &spellings {
+        let path = format!("/api/admin/wallets/{spelling}/adjustments");
+        repeats.push((
+            spelling,
+            app.post(&path, &keyed(admin.auth(), &key), &credit).await,
+        ));
+    }
+
+    // Assert
+    for (spelling, repeat) in &repeats {
+        assert_replay_of(&first, repeat, spelling);
+    }
+    assert_eq!(app.balance(&user, None).await, dec("1.25"), "credited once");
+    assert_eq!(audit_entries(&app).await, 1, "one audit entry");
+}
+
+#[tokio::test]
 async fn keys_are_scoped_per_user() {
     // Arrange
     let app = spawn_app().await;

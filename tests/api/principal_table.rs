@@ -1,6 +1,6 @@
-//! The principal table shared by the authorization matrices (agents, admin review and
-//! marketplace in `authorization`, money in `billing::principals`): the nine kinds of caller,
-//! in the column order of every expectation row, and what each row may expect.
+//! The principal table shared by the authorization matrices (the tables in `authorization`,
+//! money in `billing::principals`): the ten kinds of caller, in the column order of every
+//! expectation row, and what each row may expect.
 
 /// The callers, in the column order of every expectation row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,9 +22,14 @@ pub enum Who {
     ForeignTokenHere,
     /// The other marketplace's admin, in their marketplace.
     ForeignAdmin,
+    /// The platform operator (`Authorization: Bearer <PLATFORM_OPERATOR_TOKEN>`).
+    PlatformOperator,
 }
 
-pub const PRINCIPALS: [Who; 9] = [
+/// How many principals every row names.
+pub const N: usize = 10;
+
+pub const PRINCIPALS: [Who; N] = [
     Who::Anonymous,
     Who::Owner,
     Who::OwnerApiKey,
@@ -34,6 +39,7 @@ pub const PRINCIPALS: [Who; 9] = [
     Who::ForeignUser,
     Who::ForeignTokenHere,
     Who::ForeignAdmin,
+    Who::PlatformOperator,
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -55,3 +61,21 @@ pub const BAD_TOKEN: Expect = Expect::Denied(401, "INVALID_TOKEN");
 pub const FORBIDDEN: Expect = Expect::Denied(403, "FORBIDDEN");
 pub const NOT_FOUND: Expect = Expect::Denied(404, "NOT_FOUND");
 pub const CONFLICT: Expect = Expect::Denied(409, "CONFLICT");
+
+/// One table row as the coverage test sees it: its operation and what each principal gets.
+#[derive(Clone, Debug)]
+pub struct Operation {
+    pub method: reqwest::Method,
+    /// As the table calls it: `{id}`-style parameters, maybe a query string.
+    pub path: &'static str,
+    /// In the order of [`PRINCIPALS`].
+    pub expect: [Expect; N],
+}
+
+impl Expect {
+    pub fn status(self) -> u16 {
+        match self {
+            Expect::Allowed(s) | Expect::Blind(s) | Expect::Denied(s, _) => s,
+        }
+    }
+}

@@ -551,6 +551,31 @@ async fn invalid_tenant_fields_are_400_validation_error_and_create_nothing() {
             "hostnames",
         ),
         (
+            "localhost (it would capture the default tenant's local traffic)",
+            ok(json!({ "hostnames": ["localhost"] })),
+            "hostnames",
+        ),
+        (
+            "a subdomain of localhost",
+            ok(json!({ "hostnames": ["shop.localhost"] })),
+            "hostnames",
+        ),
+        (
+            "an IPv4 literal",
+            ok(json!({ "hostnames": ["127.0.0.1"] })),
+            "hostnames",
+        ),
+        (
+            "an IPv6 literal",
+            ok(json!({ "hostnames": ["[::1]"] })),
+            "hostnames",
+        ),
+        (
+            "a single-label name (a Kubernetes Service name)",
+            ok(json!({ "hostnames": ["clawrent"] })),
+            "hostnames",
+        ),
+        (
             "hostnames as a string",
             ok(json!({ "hostnames": "shop.example.test" })),
             "hostnames",
@@ -762,7 +787,6 @@ async fn an_unknown_or_malformed_slug_is_404_not_found() {
         ("unknown", "no-such-tenant"),
         ("uppercase", "DEFAULT"),
         ("too long", long.as_str()),
-        ("encoded NUL", "%00"),
         ("encoded space", "de%20fault"),
     ];
     for (why, slug) in cases {
@@ -770,6 +794,9 @@ async fn an_unknown_or_malformed_slug_is_404_not_found() {
         assert_eq!(reply.status.as_u16(), 404, "{why}: {}", reply.text);
         assert_eq!(reply.body["error"], "NOT_FOUND", "{why}: {}", reply.text);
     }
+    // A NUL never reaches routing: it is refused at the edge for every path.
+    let reply = app.get(&tenant_path("%00"), &Auth::operator()).await;
+    reply.expect_error(400, "VALIDATION_ERROR");
 }
 
 // ---------------------------------------------------------------------------------------------

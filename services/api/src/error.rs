@@ -156,14 +156,25 @@ impl ApiError {
         self
     }
 
-    /// A copy of what the client sees (the logged cause is not copied).
-    pub fn public_clone(&self) -> Self {
+    /// Adds what was being done to the logged cause (the client sees nothing of it).
+    pub fn context(mut self, what: String) -> Self {
+        self.source = self.source.map(|cause| cause.context(what));
+        self
+    }
+
+    /// A copy of an error shared between extractors: what the client sees, and the cause as text
+    /// so the response that carries it still logs why (a 503 from a saturated pool names the
+    /// pool timeout in the log, not just the status).
+    pub fn shared_clone(&self) -> Self {
         Self {
             code: self.code,
             message: self.message.clone(),
             details: self.details.clone(),
             retry_after: self.retry_after,
-            source: None,
+            source: self
+                .source
+                .as_ref()
+                .map(|cause| anyhow::anyhow!("{cause:#}")),
         }
     }
 

@@ -23,7 +23,7 @@ use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service,
 use actix_web::dev::AppConfig;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, web};
+use actix_web::{App, HttpResponse, guard, web};
 use anyhow::Context as _;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -85,6 +85,14 @@ impl Application {
         let local_addr = listener.local_addr()?;
         let make_app = move || {
             let (app, _) = App::new()
+                // A literal path that shadows a `{id}` one answers 405 for the methods it does
+                // not take, instead of falling through to the `{id}` route (PATCH /api/agents/my
+                // would otherwise try to update an agent whose id is "my").
+                .service(
+                    web::resource(["/api/agents/my", "/api/agents/me/agent"])
+                        .guard(guard::Not(guard::Get()))
+                        .to(not_found),
+                )
                 .app_data(web::Data::new(app_state.clone()))
                 .app_data(route_methods.clone())
                 .app_data(query_config())

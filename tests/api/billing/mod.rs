@@ -20,7 +20,7 @@ mod concurrency;
 mod concurrency_audit;
 mod concurrency_book;
 mod concurrency_plan;
-mod principals;
+pub mod principals;
 mod settlement;
 mod settlement_holds;
 mod support;

@@ -122,15 +122,14 @@ pub fn amounts(reply: &Reply) -> Vec<String> {
     movements(reply).into_iter().map(|m| m.1).collect()
 }
 
-pub fn posting_ids(reply: &Reply) -> Vec<i64> {
+/// The public ids of the listed transactions (decimal strings in no particular order).
+pub fn public_ids(reply: &Reply) -> Vec<String> {
     items(reply)
         .iter()
         .map(|t| {
-            t["id"]
-                .as_str()
-                .expect("id is a string")
-                .parse()
-                .expect("a numeric id")
+            let id = t["id"].as_str().expect("id is a string");
+            assert!(id.parse::<u64>().is_ok(), "a numeric id: {id}");
+            id.to_owned()
         })
         .collect()
 }

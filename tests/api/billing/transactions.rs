@@ -5,7 +5,7 @@
 
 use super::support::{
     Deal, TRANSACTIONS, amounts, assert_invalid_field, items, keys, movement, movements,
-    per_session, posting_ids, usage,
+    per_session, public_ids, usage,
 };
 use crate::helpers::*;
 use clawrent_api::agents::domain::PricingModel;
@@ -65,8 +65,17 @@ async fn transactions_list_every_movement_newest_first_with_a_fixed_shape() {
             movement("topup", "10.00", "CNY", "10.00"),
         ]
     );
-    let ids = posting_ids(&reply);
-    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    let ids = public_ids(&reply);
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "ids are unique: {ids:?}");
+    let times: Vec<&str> = items(&reply)
+        .iter()
+        .map(|t| t["createdAt"].as_str().expect("createdAt"))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
     let data = items(&reply);
     assert_eq!(data[0]["referenceId"], earned.to_string());
     assert_eq!(data[1]["referenceId"], paid.to_string());
@@ -116,7 +125,7 @@ async fn following_next_cursor_walks_every_transaction_exactly_once_in_order() {
         app.topup(&user.auth(), amount).await.expect(200);
     }
     let everything = app.get(TRANSACTIONS, &user.auth()).await.expect(200);
-    let all_ids = posting_ids(&everything);
+    let all_ids = public_ids(&everything);
     assert_eq!(all_ids.len(), 5);
 
     // Act
@@ -136,7 +145,7 @@ async fn following_next_cursor_walks_every_transaction_exactly_once_in_order() {
     // Assert
     let sizes: Vec<usize> = pages.iter().map(|p| items(p).len()).collect();
     assert_eq!(sizes, [2, 2, 1]);
-    let walked: Vec<i64> = pages.iter().flat_map(posting_ids).collect();
+    let walked: Vec<String> = pages.iter().flat_map(public_ids).collect();
     assert_eq!(walked, all_ids, "every transaction once, newest first");
     let walked_amounts: Vec<String> = pages.iter().flat_map(amounts).collect();
     assert_eq!(walked_amounts, ["5.00", "4.00", "3.00", "2.00", "1.00"]);
@@ -293,6 +302,59 @@ async fn a_cursor_is_only_valid_for_its_own_user_and_filter() {
     )
     .await
     .expect(200);
+}
+
+#[tokio::test]
+async fn transaction_ids_reveal_neither_posting_numbers_nor_order() {
+    // Arrange: postings are numbered by one sequence shared by every tenant; a user who saw
+    // those numbers could tell the platform's volume between two of their own top-ups.
+    let app = spawn_app().await;
+    let user = app.signup().await;
+    let foreign_slug = app.create_tenant("ids").await;
+    let foreign = app.signup_in(Some(&foreign_slug)).await;
+    for cents in 1..=12 {
+        let amount = format!("{cents}.00");
+        app.topup(&user.auth(), &amount).await.expect(200);
+        app.topup(&foreign.auth(), &amount).await.expect(200);
+    }
+
+    // Act
+    let mine = app.get(TRANSACTIONS, &user.auth()).await.expect(200);
+    let theirs = app.get(TRANSACTIONS, &foreign.auth()).await.expect(200);
+
+    // Assert
+    let shown = public_ids(&mine);
+    let posted: Vec<i64> = sqlx::query_scalar(
+        "SELECT p.id FROM ledger_postings p WHERE p.user_id = $1::uuid ORDER BY p.id DESC",
+    )
+    .bind(&user.id)
+    .fetch_all(&app.db)
+    .await
+    .expect("postings");
+    assert_eq!(shown.len(), posted.len());
+    for (public, private) in shown.iter().zip(&posted) {
+        assert_ne!(public, &private.to_string(), "the posting number is hidden");
+        let gap = public
+            .parse::<u64>()
+            .expect("u64")
+            .abs_diff(*private as u64);
+        assert!(
+            gap > 1_000_000,
+            "not a small offset of the posting number: {public} vs {private}"
+        );
+    }
+    let numbers: Vec<u64> = shown.iter().map(|id| id.parse().expect("u64")).collect();
+    let descending = numbers.windows(2).all(|w| w[0] > w[1]);
+    let ascending = numbers.windows(2).all(|w| w[0] < w[1]);
+    assert!(
+        !descending && !ascending,
+        "twelve ids in a row are not ordered like their postings (odds 2/12!): {numbers:?}"
+    );
+    let foreign_ids = public_ids(&theirs);
+    assert!(
+        shown.iter().all(|id| !foreign_ids.contains(id)),
+        "two tenants never share an id"
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ pub mod audit_repo;
 pub mod domain;
 pub mod holds;
 pub mod ledger;
+pub mod public_ids;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -148,7 +148,11 @@ pub async fn transactions(
     )
     .await?;
     Ok(web::Json(TransactionsPageView {
-        data: result.rows.into_iter().map(TransactionView::from).collect(),
+        data: result
+            .rows
+            .into_iter()
+            .map(|row| TransactionView::new(row, &principal.tenant.posting_id_key))
+            .collect(),
         total: result.total,
         page: page.page,
         limit: page.limit,

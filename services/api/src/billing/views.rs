@@ -57,8 +57,8 @@ pub struct TopupView {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionView {
-    /// The posting's id (increasing over time).
-    #[schema(example = "1042")]
+    /// The transaction's id: unique and stable, but in no order (it reveals no volume).
+    #[schema(example = "9816243391707253316")]
     pub id: String,
     #[serde(rename = "type")]
     pub tx_type: TxType,
@@ -77,10 +77,11 @@ pub struct TransactionView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<TransactionRow> for TransactionView {
-    fn from(r: TransactionRow) -> Self {
+impl TransactionView {
+    /// `posting_id_key` is the tenant's key of public transaction ids.
+    pub fn new(r: TransactionRow, posting_id_key: &Uuid) -> Self {
         Self {
-            id: r.id.to_string(),
+            id: super::public_ids::conceal(posting_id_key, r.id),
             tx_type: r.tx_type,
             amount: format_amount(r.amount),
             currency: r.currency,

@@ -4,6 +4,7 @@
 
 use super::domain::{EntryKind, TxType, format_amount};
 use super::ledger::{self, Account, Entry};
+use super::public_ids;
 use super::repo::{self, From, RevenueRow, TransactionRow, WalletRow};
 use super::views::{AdjustmentView, TopupView};
 use crate::agents::repo::{AuditEntry, insert_audit};
@@ -12,8 +13,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use crate::tenancy::domain::Tenant;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -158,37 +157,48 @@ pub async fn adjust(
     })
 }
 
-/// Where a transactions page starts (opaque to clients): bound to tenant, user and filter.
+/// Where a transactions page starts, sealed by the server and bound to tenant, user and filter.
+/// It carries the last public id shown, never the posting id.
 #[derive(Serialize, Deserialize)]
 struct CursorPayload {
     t: Uuid,
     u: Uuid,
     c: Option<String>,
-    /// The last posting id shown.
-    a: i64,
+    a: String,
 }
 
-fn encode_cursor(tenant: Uuid, user: Uuid, currency: Option<&str>, after: i64) -> String {
+const CURSOR_PURPOSE: &str = "transactions";
+
+fn encode_cursor(
+    state: &AppState,
+    principal: &Principal,
+    currency: Option<&str>,
+    after: i64,
+) -> String {
     let payload = CursorPayload {
-        t: tenant,
-        u: user,
+        t: principal.tenant_id(),
+        u: principal.user_id,
         c: currency.map(str::to_owned),
-        a: after,
+        a: public_ids::conceal(&principal.tenant.posting_id_key, after),
     };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap_or_default())
+    state.cursors.seal(CURSOR_PURPOSE, &payload)
 }
 
-fn decode_cursor(raw: &str, tenant: Uuid, user: Uuid, currency: Option<&str>) -> ApiResult<i64> {
+fn decode_cursor(
+    state: &AppState,
+    principal: &Principal,
+    currency: Option<&str>,
+    raw: &str,
+) -> ApiResult<i64> {
     let invalid = || ApiError::field("cursor", "is not a nextCursor of this transactions list");
-    if raw.len() > 256 {
+    let p: CursorPayload = state
+        .cursors
+        .open(CURSOR_PURPOSE, raw, 512)
+        .ok_or_else(invalid)?;
+    if p.t != principal.tenant_id() || p.u != principal.user_id || p.c.as_deref() != currency {
         return Err(invalid());
     }
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-    let p: CursorPayload = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    if p.t != tenant || p.u != user || p.c.as_deref() != currency || p.a < 1 {
-        return Err(invalid());
-    }
-    Ok(p.a)
+    public_ids::reveal(&principal.tenant.posting_id_key, &p.a).ok_or_else(invalid)
 }
 
 pub struct TransactionsPage {
@@ -209,7 +219,7 @@ pub async fn transactions(
 ) -> ApiResult<TransactionsPage> {
     let (tenant, user) = (principal.tenant_id(), principal.user_id);
     let from = match cursor {
-        Some(raw) => From::After(decode_cursor(raw, tenant, user, currency)?),
+        Some(raw) => From::After(decode_cursor(state, principal, currency, raw)?),
         None => From::Offset(page.bounded_offset()?),
     };
     let mut conn = state.db.acquire().await?;
@@ -224,7 +234,7 @@ pub async fn transactions(
     let more = rows.len() > page.limit as usize;
     rows.truncate(page.limit as usize);
     let next_cursor = match rows.last() {
-        Some(last) if more => Some(encode_cursor(tenant, user, currency, last.id)),
+        Some(last) if more => Some(encode_cursor(state, principal, currency, last.id)),
         _ => None,
     };
     Ok(TransactionsPage {

@@ -102,9 +102,14 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 /// Parses JSON with the path of the offending field in the message (`user.email: invalid type ...`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if super::guard::json_has_escaped_nul(bytes) {
-        return Err(ApiError::validation(
-            "Strings in the body may not contain the NUL character (\\u0000)",
-        ));
+        let message = "must not contain the NUL character (\\u0000)";
+        let path = serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|value| super::guard::nul_path(&value));
+        return Err(match path.as_deref() {
+            Some(".") | None => ApiError::validation(format!("Request body strings {message}")),
+            Some(field) => ApiError::field(field, message),
+        });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);

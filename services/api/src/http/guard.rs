@@ -47,6 +47,35 @@ pub fn json_has_escaped_nul(bytes: &[u8]) -> bool {
     false
 }
 
+/// Where in a JSON document the first string (or key) holding a NUL is, in the path notation of
+/// the body parser's messages (`name`, `items[0].title`); `.` for the document itself.
+pub fn nul_path(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some(".".to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item).map(|rest| join(&format!("[{i}]"), &rest))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(key.replace('\0', "\\u0000"))
+            } else {
+                nul_path(item).map(|rest| join(key, &rest))
+            }
+        }),
+        _ => None,
+    }
+}
+
+fn join(head: &str, rest: &str) -> String {
+    match rest {
+        "." => head.to_owned(),
+        _ if rest.starts_with('[') => format!("{head}{rest}"),
+        _ => format!("{head}.{rest}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +93,22 @@ mod tests {
             let uri: Uri = uri.parse().expect("uri");
             assert_eq!(refuse_nul_in_uri(&uri).is_err(), refused, "{uri}");
         }
+    }
+
+    #[test]
+    fn the_path_of_a_nul_names_the_field() {
+        use serde_json::json;
+        assert_eq!(
+            nul_path(&json!({"name": "a\u{0}"})).as_deref(),
+            Some("name")
+        );
+        assert_eq!(
+            nul_path(&json!({"items": [{"t": "ok"}, {"t": "\u{0}"}]})).as_deref(),
+            Some("items[1].t")
+        );
+        assert_eq!(nul_path(&json!(["\u{0}"])).as_deref(), Some("[0]"));
+        assert_eq!(nul_path(&json!("\u{0}")).as_deref(), Some("."));
+        assert_eq!(nul_path(&json!({"name": "fine"})), None);
     }
 
     #[test]

@@ -59,9 +59,35 @@ impl Scope {
             tenant,
             user,
             key: key.to_owned(),
-            fingerprint: fingerprint(req.method().as_str(), req.path(), body)?,
+            fingerprint: fingerprint(req.method().as_str(), &canonical_path(req), body)?,
         }))
     }
+}
+
+/// The request path with every path parameter in one spelling: the route's pattern with each
+/// parameter's decoded value, UUIDs written lowercase and hyphenated. `{ID}`, `urn:uuid:id`, a
+/// simple or an upper-case spelling of the same id is the same request, so a retry that spells
+/// it differently replays instead of running twice (or being refused as another request).
+pub fn canonical_path(req: &HttpRequest) -> String {
+    let Some(pattern) = req.match_pattern() else {
+        return req.path().to_owned();
+    };
+    let params = req.match_info();
+    pattern
+        .split('/')
+        .map(|segment| {
+            let name = segment
+                .strip_prefix('{')
+                .and_then(|s| s.strip_suffix('}'))
+                .map(|s| s.split(':').next().unwrap_or(s));
+            match name.and_then(|n| params.get(n)) {
+                Some(value) => Uuid::parse_str(value)
+                    .map_or_else(|_| value.to_owned(), |id| id.hyphenated().to_string()),
+                None => segment.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// SHA-256 of the method, the path and the canonical JSON of the parsed body (so spacing and

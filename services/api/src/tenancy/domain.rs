@@ -36,6 +36,8 @@ pub struct Tenant {
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Keys the public ids of wallet transactions (billing::public_ids); never shown.
+    pub posting_id_key: Uuid,
 }
 
 /// 1-50 characters: lowercase letters, digits and inner hyphens.
@@ -101,6 +103,25 @@ impl Hostname {
     }
 }
 
+/// Why a hostname cannot belong to a tenant: names that reach the default tenant by address
+/// (`localhost`, IP literals) or by an internal short name (`clawrent`, a Kubernetes Service)
+/// would silently move that traffic to the tenant.
+fn unassignable(host: &Hostname) -> Option<&'static str> {
+    let name = host.as_str();
+    let last = name.rsplit('.').next().unwrap_or(name);
+    if name == "localhost" || name.ends_with(".localhost") {
+        Some("is a loopback name")
+    } else if last.chars().all(|c| c.is_ascii_digit()) {
+        Some("is an IP address, not a domain name")
+    } else if !name.contains('.') {
+        Some("is not a fully qualified domain name (it has no dot)")
+    } else {
+        None
+    }
+}
+
+/// The hostnames of a tenant: valid, fully qualified domain names, neither loopback nor IP
+/// literals (see [`unassignable`]), at most 20, duplicates dropped.
 pub fn parse_hostnames(raw: &[String]) -> ApiResult<Vec<Hostname>> {
     if raw.len() > 20 {
         return Err(ApiError::field(
@@ -110,7 +131,14 @@ pub fn parse_hostnames(raw: &[String]) -> ApiResult<Vec<Hostname>> {
     }
     let mut out: Vec<Hostname> = Vec::with_capacity(raw.len());
     for host in raw {
-        let host = Hostname::parse(host)?;
+        let parsed = Hostname::parse(host)?;
+        if let Some(why) = unassignable(&parsed) {
+            return Err(ApiError::field(
+                "hostnames",
+                format!("{host:?} {why}: a tenant hostname must be a public domain name"),
+            ));
+        }
+        let host = parsed;
         if !out.contains(&host) {
             out.push(host);
         }
@@ -190,6 +218,32 @@ mod tests {
         );
         assert!(Hostname::from_host_header("bad host").is_none());
         assert!(Hostname::parse("-x.com").is_err());
+    }
+
+    #[test]
+    fn loopback_names_ip_literals_and_short_names_cannot_be_tenant_hostnames() {
+        for bad in [
+            "localhost",
+            "LOCALHOST.",
+            "api.localhost",
+            "127.0.0.1",
+            "10.1.2.3",
+            "127.1",
+            "0",
+            "clawrent",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(parse_hostnames(&[bad.to_owned()]).is_err(), "{bad}");
+        }
+        for good in [
+            "agents.acme.test",
+            "market.example.com",
+            "1password.example",
+            "x.io",
+        ] {
+            assert!(parse_hostnames(&[good.to_owned()]).is_ok(), "{good}");
+        }
     }
 
     #[test]

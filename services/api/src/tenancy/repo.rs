@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-const COLUMNS: &str = "t.id, t.slug, t.name, t.status, t.fee_rate, t.currencies, t.is_default, t.created_at, t.updated_at";
+const COLUMNS: &str = "t.id, t.slug, t.name, t.status, t.fee_rate, t.currencies, t.is_default, t.created_at, t.updated_at, t.posting_id_key";
 
 #[tracing::instrument(name = "db.tenant_by_slug", skip(conn))]
 pub async fn find_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<Tenant>> {

@@ -69,7 +69,17 @@ impl TenantResolver {
         if let Some(hit) = self.cached(&key) {
             return Ok(hit);
         }
-        let mut conn = db.acquire().await?;
+        let mut conn = db.acquire().await.map_err(|e| {
+            let detail = match e {
+                sqlx::Error::PoolTimedOut => format!(
+                    "no pooled connection within the acquire timeout ({} of {} in use)",
+                    db.size() - (db.num_idle() as u32).min(db.size()),
+                    db.options().get_max_connections()
+                ),
+                _ => "could not acquire a database connection".to_owned(),
+            };
+            ApiError::from(e).context(format!("tenant lookup: {detail}"))
+        })?;
         let found = match &key {
             Key::Slug(slug) => repo::find_by_slug(&mut conn, slug).await?,
             Key::Host(host) => repo::find_by_hostname(&mut conn, host).await?,
@@ -159,7 +169,7 @@ impl CurrentTenant {
         };
         match resolved.0 {
             Ok(tenant) => Ok(CurrentTenant(tenant)),
-            Err(error) => Err(error.public_clone()),
+            Err(error) => Err(error.shared_clone()),
         }
     }
 }
