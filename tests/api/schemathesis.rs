@@ -2,7 +2,7 @@
 //! documented operation, with generated valid and invalid input, as each kind of caller. Any
 //! server error or response that the served document does not describe fails the test.
 //!
-//! Configuration (the checks, the dictionaries of real ids, one known exception):
+//! Configuration (the checks, the dictionaries of real ids):
 //! tests/schemathesis/schemathesis.toml; docs/testing.md explains the choices.
 
 use crate::helpers::{OPERATOR_TOKEN, TestApp, TestUser, spawn_app, workspace_root};
