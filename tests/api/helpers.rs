@@ -330,6 +330,11 @@ async fn spawn_on(db_name: &str, redis_prefix: &str, overrides: &[(&str, &str)])
         ("SMTP_URL", &smtp_url),
         ("PLATFORM_OPERATOR_TOKEN", OPERATOR_TOKEN),
         ("PASSWORD_HASH_CONCURRENCY", "2"),
+        // Every test client shares one address (loopback) and the debug build's argon2 is slow:
+        // the hash-queue bounds are lifted here; tests/api/overload.rs and the hasher's unit
+        // tests set them to exercise them.
+        ("PASSWORD_HASH_PER_CLIENT", "64"),
+        ("PASSWORD_HASH_MAX_WAIT", "60s"),
     ];
     for (k, v) in overrides {
         pairs.retain(|(name, _)| name != k);

@@ -18,6 +18,7 @@ mod health;
 mod idempotency;
 mod marketplace;
 mod openapi_enums;
+mod overload;
 mod pool_logs;
 mod rate_limits;
 mod schemathesis;

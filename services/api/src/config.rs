@@ -3,6 +3,7 @@
 //! wrapped in [`Secret`] and never printed.
 
 use crate::billing::domain::HoldLimits;
+use crate::http::client_ip::Cidr;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -98,7 +99,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "TRUST_PROXY_HEADERS",
         "false",
-        "take the client IP from X-Forwarded-For (only behind a trusted proxy)",
+        "take the client IP from X-Forwarded-For: the rightmost hop not in TRUSTED_PROXIES (only behind a proxy)",
+    ),
+    (
+        "TRUSTED_PROXIES",
+        crate::http::client_ip::DEFAULT_TRUSTED_PROXIES,
+        "comma-separated CIDRs of proxies whose X-Forwarded-For entries are believed (default: loopback and private ranges)",
     ),
     ("MAX_BODY_BYTES", "65536", "largest accepted request body"),
     (
@@ -107,9 +113,24 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "argon2 hashes computed at once; more requests wait",
     ),
     (
+        "PASSWORD_HASH_MAX_WAIT",
+        "2s",
+        "longest wait for a hashing slot; past it the request answers 503 OVERLOADED with Retry-After",
+    ),
+    (
+        "PASSWORD_HASH_PER_CLIENT",
+        "2",
+        "hashes one client IP may have running or queued; more answer 503 OVERLOADED at once",
+    ),
+    (
         "RATE_LIMIT_LOGIN_ACCOUNT",
+        "100/15m",
+        "failed logins per email per window, from all addresses together (a ceiling, not a lockout)",
+    ),
+    (
+        "RATE_LIMIT_LOGIN_ACCOUNT_IP",
         "10/15m",
-        "login attempts per email per window",
+        "failed logins per email per client IP per window",
     ),
     (
         "RATE_LIMIT_LOGIN_IP",
@@ -245,6 +266,7 @@ pub struct Rate {
 #[derive(Debug, Clone)]
 pub struct RateLimits {
     pub login_account: Rate,
+    pub login_account_ip: Rate,
     pub login_ip: Rate,
     pub send_verification_email: Rate,
     pub send_verification_ip: Rate,
@@ -276,8 +298,11 @@ pub struct Settings {
     pub platform_operator_token: Option<Secret>,
     pub allow_tenant_header: bool,
     pub trust_proxy_headers: bool,
+    pub trusted_proxies: Vec<Cidr>,
     pub max_body_bytes: usize,
     pub password_hash_concurrency: usize,
+    pub password_hash_max_wait: Duration,
+    pub password_hash_per_client: usize,
     pub rate_limits: RateLimits,
     pub billing: BillingSettings,
     pub http: HttpSettings,
@@ -623,6 +648,17 @@ impl Settings {
         if password_hash_concurrency == 0 {
             return Err(err("PASSWORD_HASH_CONCURRENCY", "must be at least 1"));
         }
+        let password_hash_per_client =
+            src.parse::<usize>("PASSWORD_HASH_PER_CLIENT", "a positive number")?;
+        if password_hash_per_client == 0 {
+            return Err(err("PASSWORD_HASH_PER_CLIENT", "must be at least 1"));
+        }
+        let password_hash_max_wait = src.duration("PASSWORD_HASH_MAX_WAIT")?;
+        if password_hash_max_wait > Duration::from_secs(60) {
+            return Err(err("PASSWORD_HASH_MAX_WAIT", "must be at most 60s"));
+        }
+        let trusted_proxies = Cidr::parse_list(&src.required("TRUSTED_PROXIES")?)
+            .map_err(|problem| err("TRUSTED_PROXIES", problem))?;
         let database_max_connections =
             src.parse::<u32>("DATABASE_MAX_CONNECTIONS", "a positive number")?;
         if database_max_connections == 0 {
@@ -661,10 +697,14 @@ impl Settings {
             platform_operator_token,
             allow_tenant_header: src.bool("ALLOW_TENANT_HEADER")?,
             trust_proxy_headers: src.bool("TRUST_PROXY_HEADERS")?,
+            trusted_proxies,
             max_body_bytes,
             password_hash_concurrency,
+            password_hash_max_wait,
+            password_hash_per_client,
             rate_limits: RateLimits {
                 login_account: src.rate("RATE_LIMIT_LOGIN_ACCOUNT")?,
+                login_account_ip: src.rate("RATE_LIMIT_LOGIN_ACCOUNT_IP")?,
                 login_ip: src.rate("RATE_LIMIT_LOGIN_IP")?,
                 send_verification_email: src.rate("RATE_LIMIT_SEND_VERIFICATION_EMAIL")?,
                 send_verification_ip: src.rate("RATE_LIMIT_SEND_VERIFICATION_IP")?,
@@ -727,6 +767,12 @@ mod tests {
             ("MAX_BODY_BYTES", "1"),
             ("WORKERS", "0"),
             ("LOG_FORMAT", "xml"),
+            ("PASSWORD_HASH_MAX_WAIT", "soon"),
+            ("PASSWORD_HASH_MAX_WAIT", "2h"),
+            ("PASSWORD_HASH_PER_CLIENT", "0"),
+            ("RATE_LIMIT_LOGIN_ACCOUNT_IP", "10"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
         ];
         for (name, value) in cases {
             let error = Settings::from_vars(&vars(&[(name, value)])).expect_err(name);
@@ -778,6 +824,28 @@ mod tests {
                 limit: 7,
                 window: Duration::from_secs(7200)
             }
+        );
+    }
+
+    #[test]
+    fn overload_settings_default_and_parse() {
+        let s = Settings::from_vars(&HashMap::new()).expect("defaults");
+        assert_eq!(s.password_hash_max_wait, Duration::from_secs(2));
+        assert_eq!(s.password_hash_per_client, 2);
+        assert_eq!(s.rate_limits.login_account.limit, 100);
+        assert_eq!(s.rate_limits.login_account_ip.limit, 10);
+        assert_eq!(s.trusted_proxies.len(), 6);
+        let s = Settings::from_vars(&vars(&[(
+            "TRUSTED_PROXIES",
+            " 10.2.0.0/16 , 2001:db8::/32 ",
+        )]))
+        .expect("valid");
+        assert_eq!(
+            s.trusted_proxies,
+            vec![
+                Cidr::parse("10.2.0.0/16").expect("v4"),
+                Cidr::parse("2001:db8::/32").expect("v6")
+            ]
         );
     }
 

@@ -208,9 +208,11 @@ async fn ensure_user(
     drop(conn);
     let hash = state
         .hasher
-        .hash(DEMO_PASSWORD.to_owned())
-        .await
-        .map_err(ApiError::internal)?;
+        .hash(
+            crate::auth::password::OPERATOR_CLIENT,
+            DEMO_PASSWORD.to_owned(),
+        )
+        .await?;
     let mut conn = state.db.acquire().await?;
     let user = accounts::insert_user(
         &mut conn,

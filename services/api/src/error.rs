@@ -64,6 +64,7 @@ error_codes! {
     TopupsDisabled => (FORBIDDEN, "TOPUPS_DISABLED", "Top-ups are switched off on this deployment (PAYMENT_MODE=disabled)."),
     InternalError => (INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "An unexpected server error; the log has the cause under the request id."),
     ServiceUnavailable => (SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "A dependency (Postgres, Redis, mail) is unavailable; retry after Retry-After."),
+    Overloaded => (SERVICE_UNAVAILABLE, "OVERLOADED", "Too much password hashing in progress (from this address, or overall); retry after Retry-After."),
 }
 
 /// The JSON body of every error response.
@@ -141,6 +142,13 @@ impl ApiError {
         );
         err.retry_after = Some(1);
         err.source = Some(cause.into());
+        err
+    }
+
+    /// The server sheds load (a bounded queue is full): 503 with Retry-After, nothing logged.
+    pub fn overloaded(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        let mut err = Self::new(ErrorCode::Overloaded, message);
+        err.retry_after = Some(retry_after_secs.max(1));
         err
     }
 

@@ -2,7 +2,7 @@
 //! use the same builder; tests bind port 0.
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::password::PasswordHasher;
+use crate::auth::password::{HashLimits, PasswordHasher};
 use crate::auth::tokens;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -48,7 +48,11 @@ impl AppState {
             redis,
             clock,
             mailer: Mailer::from_settings(&settings)?,
-            hasher: PasswordHasher::new(settings.password_hash_concurrency)?,
+            hasher: PasswordHasher::new(HashLimits {
+                concurrency: settings.password_hash_concurrency,
+                max_wait: settings.password_hash_max_wait,
+                per_client: settings.password_hash_per_client,
+            })?,
             jwt: Arc::new(JwtKeys::from_settings(&settings)?),
             tenants: TenantResolver::default(),
             code_key: code_key.into(),

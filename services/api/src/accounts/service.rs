@@ -2,12 +2,13 @@
 
 use super::domain::{DisplayName, Email, Password, User, UserRole, VerificationCode};
 use super::repo::{self, NewApiKey, NewUser};
-use crate::auth::password::Verification;
+use crate::auth::password::{OPERATOR_CLIENT, Verification};
 use crate::auth::principal::Principal;
 use crate::auth::tokens::{self, DISPLAY_PREFIX_LEN};
 use crate::error::{ApiError, ApiResult, ErrorCode, OnConstraint};
 use crate::http::pagination::PageRequest;
 use crate::mail::OutgoingMail;
+use crate::ratelimit::Scope;
 use crate::state::AppState;
 use crate::tenancy::domain::Tenant;
 use chrono::Duration;
@@ -44,7 +45,7 @@ pub async fn send_verification(
     state
         .rate_limiter
         .check(
-            tenant.id,
+            Scope::Global,
             "send_verification_ip",
             ip,
             limits.send_verification_ip,
@@ -53,7 +54,7 @@ pub async fn send_verification(
     state
         .rate_limiter
         .check(
-            tenant.id,
+            Scope::Tenant(tenant.id),
             "send_verification_email",
             email.as_str(),
             limits.send_verification_email,
@@ -133,12 +134,12 @@ pub async fn register(
     let limits = &state.settings.rate_limits;
     state
         .rate_limiter
-        .check(tenant.id, "register_ip", ip, limits.register_ip)
+        .check(Scope::Global, "register_ip", ip, limits.register_ip)
         .await?;
     state
         .rate_limiter
         .check(
-            tenant.id,
+            Scope::Tenant(tenant.id),
             "register_email",
             email.as_str(),
             limits.register_email,
@@ -177,11 +178,7 @@ pub async fn register(
         ));
     }
 
-    let password_hash = state
-        .hasher
-        .hash(password.into_inner())
-        .await
-        .map_err(ApiError::internal)?;
+    let password_hash = state.hasher.hash(ip, password.into_inner()).await?;
     let user = repo::insert_user(
         &mut tx,
         tenant.id,
@@ -248,47 +245,39 @@ pub async fn login(
     if password.is_empty() || password.chars().count() > 1024 {
         return Err(ApiError::field("password", "must be 1-1024 characters"));
     }
-    let limits = &state.settings.rate_limits;
-    state
-        .rate_limiter
-        .check(tenant.id, "login_ip", ip, limits.login_ip)
-        .await?;
-    state
-        .rate_limiter
-        .check(
-            tenant.id,
-            "login_account",
-            email.as_str(),
-            limits.login_account,
-        )
-        .await?;
+    // Failed logins are throttled per (account, address) and, much higher, per account: a user
+    // who knows the password is not locked out by guesses from elsewhere (docs/operations.md).
+    let attempt =
+        state
+            .rate_limiter
+            .login(&state.settings.rate_limits, tenant.id, email.as_str(), ip);
+    attempt.admit().await?;
 
     let mut conn = state.db.acquire().await?;
     let user = repo::find_user_by_email(&mut conn, tenant.id, email.as_str()).await?;
     drop(conn); // never hold a pooled connection across a password hash
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let outcome = state
-        .hasher
-        .verify(password.to_owned(), stored)
-        .await
-        .map_err(ApiError::internal)?;
+    let outcome = state.hasher.verify(ip, password.to_owned(), stored).await?;
     let (user, needs_rehash) = match (user, outcome) {
         (Some(user), Verification::Match { needs_rehash }) => (user, needs_rehash),
         _ => {
+            attempt.failed().await?;
             return Err(ApiError::new(
                 ErrorCode::InvalidCredentials,
                 "Invalid email or password",
             ));
         }
     };
+    // The upgrade is best-effort under load: the password is right, the next login rehashes.
     if needs_rehash {
-        let hash = state
-            .hasher
-            .hash(password.to_owned())
-            .await
-            .map_err(ApiError::internal)?;
-        let mut conn = state.db.acquire().await?;
-        repo::set_password_hash(&mut conn, tenant.id, user.id, &hash).await?;
+        match state.hasher.hash(ip, password.to_owned()).await {
+            Ok(hash) => {
+                let mut conn = state.db.acquire().await?;
+                repo::set_password_hash(&mut conn, tenant.id, user.id, &hash).await?;
+            }
+            Err(e) if e.code == ErrorCode::Overloaded => {}
+            Err(e) => return Err(e),
+        }
     }
     let token = state
         .jwt
@@ -375,9 +364,8 @@ pub async fn create_or_promote_admin(
     drop(conn);
     let hash = state
         .hasher
-        .hash(password.into_inner())
-        .await
-        .map_err(ApiError::internal)?;
+        .hash(OPERATOR_CLIENT, password.into_inner())
+        .await?;
     let mut conn = state.db.acquire().await?;
     let user = repo::insert_user(
         &mut conn,

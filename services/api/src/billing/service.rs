@@ -39,7 +39,7 @@ pub async fn topup(
     state
         .rate_limiter
         .check(
-            principal.tenant_id(),
+            crate::ratelimit::Scope::Tenant(principal.tenant_id()),
             "topup",
             &principal.user_id.to_string(),
             state.settings.rate_limits.topup,

@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use super::client_ip::client_ip;
+
 /// A JSON body that must be present.
 pub struct Json<T>(pub T);
 
@@ -178,28 +180,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
             parse_json(&body).map(|v| OptionalJson(Some(v)))
         })
     }
-}
-
-/// The client's IP: the socket peer, or the first X-Forwarded-For hop when TRUST_PROXY_HEADERS is on.
-pub fn client_ip(req: &HttpRequest) -> String {
-    let trust = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.settings.trust_proxy_headers);
-    if trust
-        && let Some(forwarded) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded
-            .split(',')
-            .next()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    {
-        return first.to_owned();
-    }
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
 }
 
 #[cfg(test)]

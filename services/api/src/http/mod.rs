@@ -2,6 +2,7 @@
 //! guards (NUL bytes, CORS, security headers) and JSON bodies for the HTTP layer's own errors.
 
 pub mod allow;
+pub mod client_ip;
 pub mod cors;
 pub mod extract;
 pub mod fallback;
