@@ -5,8 +5,14 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// An enum sent as snake_case strings, stored as a Postgres enum and parsed with a field error.
+///
+/// The wire names are matched as `tt`, not `literal`: a `literal` fragment reaches the derives
+/// wrapped in an invisible group, which serde unwraps but utoipa's `#[serde(rename)]` parser
+/// silently skips, so the OpenAPI document listed the Rust variant names (`PerSession`) while
+/// the wire carried `per_session`. A bare token reaches both derives as a plain string literal.
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident, $sql:literal, $field:literal, { $($variant:ident => $text:literal),* $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $sql:literal, $field:literal, { $($variant:ident => $text:tt),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema, ::sqlx::Type)]
         #[sqlx(type_name = $sql)]
@@ -16,6 +22,7 @@ macro_rules! wire_enum {
 
         impl $name {
             pub const ALL: &'static [&'static str] = &[$($text),*];
+            pub const VARIANTS: &'static [Self] = &[$($name::$variant),*];
 
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),* }
