@@ -9,4 +9,5 @@ mod cursors;
 mod headers;
 mod nul;
 mod nul_bodies;
+mod optional_bodies;
 mod raw_http;

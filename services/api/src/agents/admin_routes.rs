@@ -18,9 +18,11 @@ use uuid::Uuid;
 pub struct ReviewQueueQuery {
     /// `pending_review`, `active`, `suspended` or `rejected` (default: all).
     pub status: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// 1-based page number (default 1).
+    #[param(value_type = Option<u32>, minimum = 1)]
     pub page: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// Items per page, 1-100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
@@ -30,9 +32,11 @@ pub struct ReviewQueueQuery {
 pub struct AuditQuery {
     /// Only entries about this agent.
     pub target_id: Option<Uuid>,
-    #[param(value_type = Option<u32>)]
+    /// 1-based page number (default 1).
+    #[param(value_type = Option<u32>, minimum = 1)]
     pub page: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// Items per page, 1-100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 

@@ -105,9 +105,11 @@ impl From<ProviderTermsRequest> for TermsInput {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MyAgentsQuery {
-    #[param(value_type = Option<u32>)]
+    /// 1-based page number (default 1).
+    #[param(value_type = Option<u32>, minimum = 1)]
     pub page: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// Items per page, 1-100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `consumer` or `both`.
     pub roles: Option<String>,

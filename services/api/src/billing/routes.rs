@@ -104,9 +104,11 @@ pub async fn topup(
 pub struct TransactionsQuery {
     /// Only this currency (default: all of the caller's wallets).
     pub currency: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// 1-based page number (default 1).
+    #[param(value_type = Option<u32>, minimum = 1)]
     pub page: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// Items per page, 1-100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `nextCursor` of the previous page; `page` is then ignored.
     pub cursor: Option<String>,

@@ -15,7 +15,7 @@ pub use super::client_ip::client_ip;
 /// A JSON body that must be present.
 pub struct Json<T>(pub T);
 
-/// A JSON body that may be absent: an empty body (with or without Content-Type) is `None`.
+/// A JSON body that may be absent: an empty body (with or without Content-Type) or `null` is `None`.
 /// The real clients POST `/approve`, `/end`, `/token`, ... with no body and no Content-Type.
 pub struct OptionalJson<T>(pub Option<T>);
 
@@ -177,7 +177,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
                 return Ok(OptionalJson(None));
             }
             check_content_type(&req)?;
-            parse_json(&body).map(|v| OptionalJson(Some(v)))
+            // `null` is the documented "no body" too (the schema is `T | null`).
+            parse_json::<Option<T>>(&body).map(OptionalJson)
         })
     }
 }

@@ -112,9 +112,11 @@ pub struct BrowseQuery {
     pub online: Option<String>,
     /// `relevance` (default with search), `newest` (default), `price_asc`, `price_desc`, `popularity`, `rating`.
     pub sort: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// 1-based page number (default 1).
+    #[param(value_type = Option<u32>, minimum = 1)]
     pub page: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// Items per page, 1-100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `nextCursor` of the previous page; `page` is then ignored.
     pub cursor: Option<String>,
