@@ -103,7 +103,8 @@ fn settings_with(pairs: &[(&str, &str)]) -> Settings {
     Settings::from_vars(&vars).expect("test settings are valid")
 }
 
-/// One real SMTP server per test process. It stops when the process ends (it exits on stdin EOF).
+/// One real SMTP server per test process. It stops when the process ends (it exits on stdin EOF)
+/// and removes its maildir.
 pub struct SmtpServer {
     pub port: u16,
     pub maildir: PathBuf,
@@ -111,7 +112,7 @@ pub struct SmtpServer {
 }
 
 const SMTP_SCRIPT: &str = r#"
-import sys
+import shutil, sys
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
 port, maildir = int(sys.argv[1]), sys.argv[2]
@@ -120,6 +121,7 @@ controller.start()
 print("ready", flush=True)
 sys.stdin.read()
 controller.stop()
+shutil.rmtree(maildir, ignore_errors=True)
 "#;
 
 fn python() -> PathBuf {
