@@ -5,18 +5,10 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
-fn binary() -> std::path::PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(
-        |_| workspace_root().join("target"),
-        std::path::PathBuf::from,
-    );
-    target.join("debug/clawrent")
-}
-
 #[tokio::test]
 async fn a_503_on_the_tenant_lookup_logs_why_under_the_request_id() {
     // Arrange: a replica whose database does not answer (port 1 refuses connections).
-    let mut child = Command::new(binary())
+    let mut child = Command::new(clawrent_binary())
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -46,7 +38,7 @@ async fn a_503_on_the_tenant_lookup_logs_why_under_the_request_id() {
     let address = address.expect("the server printed its address");
 
     // Act
-    let reply = reqwest::Client::new()
+    let reply = http_client()
         .get(format!("{address}/api/marketplace/browse"))
         .header("x-request-id", "pool-log-7")
         .header("x-api-key", "clr_whatever")
