@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod idempotency;
 pub mod kv;
 pub mod mail;
 pub mod marketplace;
+pub mod money;
 pub mod openapi;
 pub mod ratelimit;
 pub mod realtime;
@@ -24,3 +26,4 @@ pub mod state;
 pub mod telemetry;
 pub mod tenancy;
 pub mod time_format;
+pub mod wire_enum;

@@ -5,14 +5,16 @@
 use super::domain::{
     AgentRoles, ApprovalMode, Capability, HostingType, OnlineStatus, PricingModel, ProfileStatus,
     ReviewAction, SlotAssignmentMode, TransparencyLevel, parse_capabilities, parse_permissions,
-    parse_price, parse_slug, parse_text, parse_url, transition,
+    parse_slug, parse_text, parse_url, transition,
 };
-use super::repo::{self, AgentChanges, AgentRow, AuditEntry, NewAgent, ProfileRow, ProfileTerms};
+use super::repo::{self, AgentChanges, AgentRow, NewAgent, ProfileRow, ProfileTerms};
+use crate::audit::{self, AuditEntry};
 use crate::auth::principal::{Credential, Principal};
 use crate::auth::tokens::{self, AGENT_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult, ErrorCode, OnConstraint};
 use crate::http::pagination::PageRequest;
 use crate::marketplace::repo as listings;
+use crate::money::parse_price;
 use crate::realtime::presence;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -361,7 +363,7 @@ pub async fn review(
     } else {
         listings::delete_listing(&mut tx, tenant, agent_id).await?;
     }
-    repo::insert_audit(
+    audit::insert_audit(
         &mut tx,
         tenant,
         AuditEntry {
@@ -542,9 +544,9 @@ pub async fn audit_log(
     admin: &Principal,
     target: Option<Uuid>,
     page: PageRequest,
-) -> ApiResult<(Vec<repo::AuditRow>, i64)> {
+) -> ApiResult<(Vec<audit::AuditRow>, i64)> {
     let mut conn = state.db.acquire().await?;
-    Ok(repo::list_audit(
+    Ok(audit::list_audit(
         &mut conn,
         admin.tenant_id(),
         target,

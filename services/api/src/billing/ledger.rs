@@ -2,9 +2,10 @@
 //! construction; [`record`] changes the wallet balances (conditional updates, in a fixed order)
 //! and writes the entry and its postings, all in the caller's transaction.
 
-use super::domain::{EntryKind, LedgerAccount, TxType, format_amount};
+use super::domain::{EntryKind, LedgerAccount, TxType};
 use super::repo::{self, PostingRow};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::money::format_amount;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;

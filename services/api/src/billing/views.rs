@@ -1,8 +1,9 @@
 //! Wire shapes of the billing endpoints. Every amount is a decimal string.
 
 use super::audit_repo::Invariant;
-use super::domain::{TxType, format_amount, format_exact};
+use super::domain::TxType;
 use super::repo::{RevenueRow, SettlementRow, TransactionRow, WalletRow};
+use crate::money::{format_amount, format_exact};
 use crate::time_format;
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -2,15 +2,16 @@
 //! the platform-fee revenue. The money-moving ones work in the caller's transaction (the
 //! idempotency runner owns it).
 
-use super::domain::{EntryKind, TxType, format_amount};
+use super::domain::{EntryKind, TxType};
 use super::ledger::{self, Account, Entry};
 use super::public_ids;
 use super::repo::{self, From, RevenueRow, TransactionRow, WalletRow};
 use super::views::{AdjustmentView, TopupView};
-use crate::agents::repo::{AuditEntry, insert_audit};
+use crate::audit::{AuditEntry, insert_audit};
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::PageRequest;
+use crate::money::format_amount;
 use crate::state::AppState;
 use crate::tenancy::domain::Tenant;
 use chrono::{DateTime, Utc};
