@@ -2,6 +2,7 @@
 //! Amounts are `Decimal` everywhere, stored as `numeric(20, 4)` and sent as decimal strings.
 
 use crate::agents::domain::PricingModel;
+pub use crate::config::HoldLimits;
 use crate::error::{ApiError, ApiResult};
 use crate::money::AmountRule;
 use crate::tenancy::domain::Tenant;
@@ -62,13 +63,6 @@ pub fn default_currency(tenant: &Tenant) -> &str {
 /// parts always add up to the charge exactly.
 pub fn platform_fee(charge: Decimal, rate: Decimal) -> Decimal {
     (charge * rate).round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven)
-}
-
-/// How much a hold may cover for the per-minute and per-token models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HoldLimits {
-    pub minute_cap: u32,
-    pub token_budget: u64,
 }
 
 /// The price a session is rented at, fixed when its hold is placed.

@@ -261,7 +261,15 @@ pub async fn record(
             balance_after,
         });
     }
-    repo::insert_entry(conn, tenant, &entry, &rows, now).await?;
+    let row = repo::EntryRow {
+        id: entry.id,
+        kind: entry.kind,
+        currency: &entry.currency,
+        reference_id: entry.reference_id,
+        actor: entry.actor,
+        memo: entry.memo.as_deref(),
+    };
+    repo::insert_entry(conn, tenant, &row, &rows, now).await?;
     Ok(Recorded {
         entry_id: entry.id,
         wallets: wallets

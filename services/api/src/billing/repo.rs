@@ -1,8 +1,7 @@
 //! SQL of wallets, journal entries, holds and settlements. Every function takes the tenant and
 //! the caller's connection or transaction.
 
-use super::domain::{HoldStatus, LedgerAccount, TxType};
-use super::ledger::Entry;
+use super::domain::{EntryKind, HoldStatus, LedgerAccount, TxType};
 use crate::agents::domain::PricingModel;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -85,12 +84,22 @@ pub struct PostingRow {
     pub balance_after: Option<Decimal>,
 }
 
+/// A journal entry's own row (its postings are [`PostingRow`]s).
+pub struct EntryRow<'a> {
+    pub id: Uuid,
+    pub kind: EntryKind,
+    pub currency: &'a str,
+    pub reference_id: Uuid,
+    pub actor: Option<Uuid>,
+    pub memo: Option<&'a str>,
+}
+
 /// The entry and all its postings in one statement (one round trip).
 #[tracing::instrument(name = "db.ledger_insert", skip_all)]
 pub async fn insert_entry(
     conn: &mut PgConnection,
     tenant: Uuid,
-    entry: &Entry,
+    entry: &EntryRow<'_>,
     postings: &[PostingRow],
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -116,10 +125,10 @@ pub async fn insert_entry(
     .bind(entry.id)
     .bind(tenant)
     .bind(entry.kind)
-    .bind(&entry.currency)
+    .bind(entry.currency)
     .bind(entry.reference_id)
     .bind(entry.actor)
-    .bind(entry.memo.as_deref())
+    .bind(entry.memo)
     .bind(now)
     .bind(accounts)
     .bind(account_ids)

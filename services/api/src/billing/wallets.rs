@@ -22,6 +22,18 @@ use uuid::Uuid;
 
 /// A user's wallets: every currency of the marketplace (zero when never used) plus any other
 /// currency the user holds, in the marketplace's order.
+/// A user's wallets as an admin sees them: 404 for a user outside the admin's marketplace.
+pub async fn user_wallets(
+    state: &AppState,
+    admin: &Principal,
+    user: Uuid,
+) -> ApiResult<Vec<WalletRow>> {
+    let mut conn = state.db.acquire().await?;
+    crate::accounts::service::require_user(&mut conn, admin.tenant_id(), user).await?;
+    drop(conn);
+    wallets(state, &admin.tenant, user).await
+}
+
 pub async fn wallets(state: &AppState, tenant: &Tenant, user: Uuid) -> ApiResult<Vec<WalletRow>> {
     let mut conn = state.db.acquire().await?;
     let mut rows = repo::wallets_of(&mut conn, tenant.id, user).await?;
@@ -98,12 +110,7 @@ pub async fn adjust(
     now: DateTime<Utc>,
 ) -> ApiResult<AdjustmentView> {
     let tenant = admin.tenant_id();
-    if crate::accounts::repo::find_user(conn, tenant, a.user)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found("User"));
-    }
+    crate::accounts::service::require_user(conn, tenant, a.user).await?;
     let (from, to, signed, action) = match a.direction {
         Direction::Credit => (
             Account::Adjustments,
