@@ -51,8 +51,14 @@ pub struct TopupView {
     /// The journal entry; `referenceId` of the `topup` transaction.
     pub transaction_id: Uuid,
     /// Always `completed` in the sandbox payment mode.
-    #[schema(example = "completed")]
-    pub status: String,
+    pub status: TopupStatus,
+}
+
+/// Where a top-up stands (a payment provider would add `pending`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TopupStatus {
+    Completed,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -6,7 +6,7 @@ use super::domain::{EntryKind, TxType};
 use super::ledger::{self, Account, Entry};
 use super::public_ids;
 use super::repo::{self, From, RevenueRow, TransactionRow, WalletRow};
-use super::views::{AdjustmentView, TopupView};
+use super::views::{AdjustmentView, TopupStatus, TopupView};
 use crate::audit::{AuditEntry, insert_audit};
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -81,7 +81,7 @@ pub async fn topup(
         currency: currency.to_owned(),
         amount: format_amount(amount),
         transaction_id: recorded.entry_id,
-        status: "completed".to_owned(),
+        status: TopupStatus::Completed,
     })
 }
 

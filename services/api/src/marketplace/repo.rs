@@ -257,6 +257,8 @@ fn push_filters(q: &mut QueryBuilder<Postgres>, tenant: Uuid, filter: &Filter) {
         q.push(" AND currency = ");
         q.push_bind(currency.clone());
     }
+    // Literals, not binds: the partial index listings_online is chosen only when the planner sees
+    // its predicate (`online_status <> 'offline'`) in the query text.
     match filter.online {
         Some(true) => {
             q.push(" AND online_status <> 'offline'");
