@@ -125,7 +125,7 @@ pub async fn seed_demo(settings: Settings, tenant: &str) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let slug = tenant.slug.clone();
-    let summary = crate::demo::seed(&state, tenant)
+    let summary = crate::seed::demo::seed(&state, tenant)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
@@ -135,7 +135,7 @@ pub async fn seed_demo(settings: Settings, tenant: &str) -> anyhow::Result<()> {
     for (email, role) in summary.users {
         println!(
             "  {role:<9} {email}  password: {}",
-            crate::demo::DEMO_PASSWORD
+            crate::seed::demo::DEMO_PASSWORD
         );
     }
     Ok(())
@@ -149,13 +149,13 @@ pub async fn seed_catalogue(settings: Settings, tenant: &str, count: i64) -> any
     let tenant = crate::tenancy::service::require(&state, tenant)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let owner = crate::demo::ensure_bulk_provider(&state, &tenant)
+    let owner = crate::seed::demo::ensure_bulk_provider(&state, &tenant)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = std::time::Instant::now();
     let mut conn = state.db.acquire().await?;
     let added =
-        crate::marketplace::bulk::seed_catalogue(&mut conn, tenant.id, owner, count).await?;
+        crate::seed::catalogue::seed_catalogue(&mut conn, tenant.id, owner, count).await?;
     println!(
         "added {added} listed agents to tenant {} in {:.1} s",
         tenant.slug,

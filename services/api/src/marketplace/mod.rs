@@ -1,6 +1,5 @@
 //! The marketplace: browse and search active agents, agent detail, favourites.
 
-pub mod bulk;
 pub mod cursor;
 pub mod repo;
 pub mod routes;
