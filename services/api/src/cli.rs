@@ -154,8 +154,7 @@ pub async fn seed_catalogue(settings: Settings, tenant: &str, count: i64) -> any
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = std::time::Instant::now();
     let mut conn = state.db.acquire().await?;
-    let added =
-        crate::seed::catalogue::seed_catalogue(&mut conn, tenant.id, owner, count).await?;
+    let added = crate::seed::catalogue::seed_catalogue(&mut conn, tenant.id, owner, count).await?;
     println!(
         "added {added} listed agents to tenant {} in {:.1} s",
         tenant.slug,

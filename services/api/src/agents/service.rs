@@ -13,7 +13,7 @@ use crate::auth::principal::{Credential, Principal};
 use crate::auth::tokens::{self, AGENT_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult, ErrorCode, OnConstraint};
 use crate::http::pagination::PageRequest;
-use crate::marketplace::repo as listings;
+use crate::marketplace::listing;
 use crate::money::parse_price;
 use crate::realtime::presence;
 use crate::state::AppState;
@@ -310,7 +310,7 @@ pub async fn submit(
     let to = transition(current.as_ref().map(|p| p.status), ReviewAction::Submit)?;
     let now = state.clock.now();
     let profile = repo::submit_profile(&mut tx, tenant, id, &terms, to, now).await?;
-    listings::delete_listing(&mut tx, tenant, id).await?;
+    listing::unlist(&mut tx, tenant, id).await?;
     tx.commit().await?;
     Ok((agent, profile))
 }
@@ -359,9 +359,9 @@ pub async fn review(
     if to == ProfileStatus::Active {
         repo::set_roles(&mut tx, tenant, agent_id, AgentRoles::Both).await?;
         repo::promote_owner_to_both(&mut tx, tenant, agent.owner_id).await?;
-        listings::upsert_listing(&mut tx, tenant, agent_id, now).await?;
+        listing::list(&mut tx, tenant, agent_id, now).await?;
     } else {
-        listings::delete_listing(&mut tx, tenant, agent_id).await?;
+        listing::unlist(&mut tx, tenant, agent_id).await?;
     }
     audit::insert_audit(
         &mut tx,
