@@ -14,6 +14,7 @@ pub use variables::VARIABLES;
 
 use source::{Source, err};
 
+pub mod dev_secrets;
 mod source;
 mod variables;
 
