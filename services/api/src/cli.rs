@@ -66,7 +66,15 @@ pub enum AdminCommand {
 }
 
 pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
-    let persisted = dev_secrets::persist(&mut settings, Path::new(dev_secrets::DEV_STATE_DIR))?;
+    let persisted = dev_secrets::persist(&mut settings, Path::new(dev_secrets::DEV_STATE_DIR))
+        .unwrap_or_else(|error| {
+            // An unwritable working directory must not stop a development server.
+            tracing::warn!(
+                error = %format!("{error:#}"),
+                "could not keep development secrets under var/: tokens stop working at restart"
+            );
+            dev_secrets::Persisted::default()
+        });
     if let Some(path) = persisted.jwt_secret {
         tracing::info!(
             path = %path.display(),
