@@ -2,6 +2,7 @@
 //! start. An invalid value stops the process with one line naming the variable. Secret values are
 //! wrapped in [`Secret`] and never printed.
 
+use crate::auth::tokens;
 use crate::billing::domain::HoldLimits;
 use crate::http::client_ip::Cidr;
 use std::collections::HashMap;
@@ -240,10 +241,7 @@ impl Settings {
                     "is required when CLAWRENT_ENV=production",
                 ));
             }
-            None => (
-                Secret::new(crate::auth::tokens::random_alphanumeric(64)),
-                true,
-            ),
+            None => (Secret::new(tokens::random_alphanumeric(64)), true),
         };
         let jwt_previous_secret = match src.raw("JWT_PREVIOUS_SECRET") {
             Some(secret) if secret.len() >= 32 => Some(Secret::new(secret)),
