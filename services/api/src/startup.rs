@@ -117,6 +117,15 @@ impl Application {
                         .finish()
                 }),
             )
+            // The root points a newcomer's browser (or curl -L) at the interactive API docs.
+            .route(
+                "/",
+                web::get().to(|| async {
+                    HttpResponse::Found()
+                        .insert_header(("Location", "/docs/"))
+                        .finish()
+                }),
+            )
             .default_service(web::to(not_found))
             .wrap(from_fn(request_context))
         };

@@ -2,6 +2,7 @@
 //! start. An invalid value stops the process with one line naming the variable. Secret values are
 //! wrapped in [`Secret`] and never printed.
 
+use crate::auth::tokens;
 use crate::http::client_ip::Cidr;
 use std::collections::HashMap;
 use std::fmt;
@@ -20,6 +21,7 @@ pub use variables::VARIABLES;
 
 use source::{Source, err};
 
+pub mod dev_secrets;
 mod source;
 mod variables;
 
@@ -252,10 +254,7 @@ impl Settings {
                     "is required when CLAWRENT_ENV=production",
                 ));
             }
-            None => (
-                Secret::new(crate::auth::tokens::random_alphanumeric(64)),
-                true,
-            ),
+            None => (Secret::new(tokens::random_alphanumeric(64)), true),
         };
         let jwt_previous_secret = match src.raw("JWT_PREVIOUS_SECRET") {
             Some(secret) if secret.len() >= 32 => Some(Secret::new(secret)),
