@@ -2,8 +2,9 @@
 //! `marketplace::repo` builds (the exact SQL that serves requests), never of timing.
 
 use crate::helpers::*;
-use clawrent_api::agents::domain::{PricingModel, parse_price};
+use clawrent_api::agents::domain::PricingModel;
 use clawrent_api::marketplace::repo::{Filter, Position, Sort, explain_browse};
+use clawrent_api::money::parse_price;
 use serde_json::Value;
 use std::time::Instant;
 

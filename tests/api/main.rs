@@ -17,6 +17,7 @@ mod errors;
 mod health;
 mod idempotency;
 mod marketplace;
+mod newcomer;
 mod openapi_enums;
 mod overload;
 mod pool_logs;

@@ -8,6 +8,7 @@ use clawrent_api::agents::domain::{
     SlotAssignmentMode, TransparencyLevel,
 };
 use clawrent_api::billing::domain::TxType;
+use clawrent_api::billing::views::TopupStatus;
 use clawrent_api::health::ServiceState;
 use clawrent_api::tenancy::domain::TenantStatus;
 use serde::Serialize;
@@ -118,6 +119,7 @@ async fn every_enum_in_the_served_document_lists_the_strings_serde_writes_and_re
             "TenantStatus",
             written(&[TenantStatus::Active, TenantStatus::Suspended]),
         ),
+        ("TopupStatus", written(&[TopupStatus::Completed])),
         (
             "UserRole",
             written(&[

@@ -1,10 +1,12 @@
 //! The `clawrent` command line: serve (default), migrate, openapi, admin.
 
 use crate::clock::Clock;
-use crate::config::{Environment, Settings};
+use crate::config::{Environment, Settings, dev_secrets};
 use crate::startup::Application;
 use crate::state::AppState;
 use clap::{Parser, Subcommand};
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::Path;
 
 #[derive(Parser)]
 #[command(
@@ -41,9 +43,10 @@ pub enum AdminCommand {
         tenant: String,
         #[arg(long)]
         email: String,
-        /// Password for a new account (or set CLAWRENT_ADMIN_PASSWORD).
-        #[arg(long, env = "CLAWRENT_ADMIN_PASSWORD", hide_env_values = true)]
-        password: String,
+        /// Discouraged (visible in `ps` and shell history): set CLAWRENT_ADMIN_PASSWORD, or
+        /// type it at the prompt, or pipe it on standard input.
+        #[arg(long)]
+        password: Option<String>,
         #[arg(long, default_value = "Admin")]
         name: String,
     },
@@ -62,14 +65,32 @@ pub enum AdminCommand {
     },
 }
 
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    if settings.jwt_secret_generated {
-        tracing::warn!(
-            "JWT_SECRET is not set: using a random secret for this process only. Tokens stop working at restart \
-             and are not shared between replicas. Set JWT_SECRET (required when CLAWRENT_ENV=production)."
+pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
+    let persisted = dev_secrets::persist(&mut settings, Path::new(dev_secrets::DEV_STATE_DIR))
+        .unwrap_or_else(|error| {
+            // An unwritable working directory must not stop a development server.
+            tracing::warn!(
+                error = %format!("{error:#}"),
+                "could not keep development secrets under var/: tokens stop working at restart"
+            );
+            dev_secrets::Persisted::default()
+        });
+    if let Some(path) = persisted.jwt_secret {
+        tracing::info!(
+            path = %path.display(),
+            "JWT_SECRET is not set: using the development secret kept in {} (tokens survive a \
+             restart). Set JWT_SECRET (required when CLAWRENT_ENV=production).",
+            path.display()
         );
     }
-    if settings.platform_operator_token.is_none() {
+    if let Some(path) = persisted.platform_operator_token {
+        tracing::info!(
+            path = %path.display(),
+            "PLATFORM_OPERATOR_TOKEN is not set: the /api/platform API takes the development \
+             token kept in {} (in production the API is off unless the variable is set)",
+            path.display()
+        );
+    } else if settings.platform_operator_token.is_none() {
         tracing::info!("PLATFORM_OPERATOR_TOKEN is not set: the /api/platform API is disabled");
     }
     let app = Application::build(settings, Clock::system()).await?;
@@ -94,9 +115,11 @@ pub async fn create_admin(
     settings: Settings,
     tenant: &str,
     email: &str,
-    password: &str,
+    password_flag: Option<String>,
     name: &str,
 ) -> anyhow::Result<()> {
+    let password = tokio::task::spawn_blocking(move || admin_password(password_flag)).await??;
+    let password = password.as_str();
     if settings.auto_migrate {
         crate::db::migrate(&settings).await?;
     }
@@ -125,7 +148,7 @@ pub async fn seed_demo(settings: Settings, tenant: &str) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let slug = tenant.slug.clone();
-    let summary = crate::demo::seed(&state, tenant)
+    let summary = crate::seed::demo::seed(&state, tenant)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
@@ -135,7 +158,7 @@ pub async fn seed_demo(settings: Settings, tenant: &str) -> anyhow::Result<()> {
     for (email, role) in summary.users {
         println!(
             "  {role:<9} {email}  password: {}",
-            crate::demo::DEMO_PASSWORD
+            crate::seed::demo::DEMO_PASSWORD
         );
     }
     Ok(())
@@ -149,17 +172,73 @@ pub async fn seed_catalogue(settings: Settings, tenant: &str, count: i64) -> any
     let tenant = crate::tenancy::service::require(&state, tenant)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let owner = crate::demo::ensure_bulk_provider(&state, &tenant)
+    let owner = crate::seed::demo::ensure_bulk_provider(&state, &tenant)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = std::time::Instant::now();
     let mut conn = state.db.acquire().await?;
-    let added =
-        crate::marketplace::bulk::seed_catalogue(&mut conn, tenant.id, owner, count).await?;
+    let added = crate::seed::catalogue::seed_catalogue(&mut conn, tenant.id, owner, count).await?;
     println!(
         "added {added} listed agents to tenant {} in {:.1} s",
         tenant.slug,
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The new admin's password, from (in this order) the discouraged `--password` flag (with a
+/// warning), CLAWRENT_ADMIN_PASSWORD, a prompt without echo on a terminal, or the first line of
+/// standard input when it is not a terminal (`printf '%s\n' "$PW" | clawrent admin create-admin`).
+fn admin_password(flag: Option<String>) -> anyhow::Result<String> {
+    if let Some(password) = flag {
+        eprintln!(
+            "clawrent: warning: --password is visible to other users in `ps` and is kept in shell \
+             history; set CLAWRENT_ADMIN_PASSWORD or type it at the prompt instead"
+        );
+        return Ok(password);
+    }
+    if let Some(password) = std::env::var("CLAWRENT_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        return Ok(password);
+    }
+    let stdin = std::io::stdin();
+    let password = if stdin.is_terminal() {
+        let first = prompt_hidden("Password for the admin: ")?;
+        let again = prompt_hidden("Repeat it: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        first
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password: set CLAWRENT_ADMIN_PASSWORD, type it at the prompt, or pipe it on standard input"
+    );
+    Ok(password)
+}
+
+/// Reads a line from the terminal with echo off (`stty -echo`; no extra crate), restoring it after.
+fn prompt_hidden(prompt: &str) -> anyhow::Result<String> {
+    let stty = |arg: &str| {
+        std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    let hidden = stty("-echo");
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    if hidden {
+        stty("echo");
+        eprintln!();
+    }
+    read?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }

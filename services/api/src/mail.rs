@@ -28,12 +28,6 @@ pub struct OutgoingMail {
 }
 
 /// Checks `SMTP_URL` the way lettre will read it; the error never repeats the URL (it may hold a password).
-pub fn validate_smtp_url(url: &str) -> Result<(), String> {
-    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-        .map(|_| ())
-        .map_err(|_| "expected smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://user:pass@host:465".to_owned())
-}
-
 impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         let from: Mailbox = settings.mail_from.parse()?;

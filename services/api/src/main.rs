@@ -35,7 +35,7 @@ async fn main() -> ExitCode {
                     password,
                     name,
                 },
-        } => cli::create_admin(settings, &tenant, &email, &password, &name).await,
+        } => cli::create_admin(settings, &tenant, &email, password, &name).await,
         Command::Admin {
             command: AdminCommand::SeedDemo { tenant },
         } => cli::seed_demo(settings, &tenant).await,

@@ -46,6 +46,7 @@ impl AppState {
             db: db::pool(&settings)?,
             rate_limiter: RateLimiter::new(redis.clone()),
             redis,
+            tenants: TenantResolver::new(clock.clone()),
             clock,
             mailer: Mailer::from_settings(&settings)?,
             hasher: PasswordHasher::new(HashLimits {
@@ -54,7 +55,6 @@ impl AppState {
                 per_client: settings.password_hash_per_client,
             })?,
             jwt: Arc::new(JwtKeys::from_settings(&settings)?),
-            tenants: TenantResolver::default(),
             code_key: code_key.into(),
             cursors: Sealer::new(settings.jwt_secret.expose().as_bytes()),
             shutting_down: Arc::new(AtomicBool::new(false)),
@@ -113,6 +113,15 @@ impl Application {
                 "/docs",
                 web::get().to(|| async {
                     HttpResponse::PermanentRedirect()
+                        .insert_header(("Location", "/docs/"))
+                        .finish()
+                }),
+            )
+            // The root points a newcomer's browser (or curl -L) at the interactive API docs.
+            .route(
+                "/",
+                web::get().to(|| async {
+                    HttpResponse::Found()
                         .insert_header(("Location", "/docs/"))
                         .finish()
                 }),

@@ -4,3 +4,4 @@ pub mod domain;
 pub mod repo;
 pub mod routes;
 pub mod service;
+pub mod views;

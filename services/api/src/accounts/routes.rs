@@ -1,8 +1,9 @@
 //! `/api/auth/*`: verification, registration, login, the current user, API keys.
 
-use super::domain::{User, UserRole, parse_key_name};
+use super::domain::{UserRole, parse_key_name};
 use super::repo::ApiKeyRow;
 use super::service::{self, Registration};
+pub use super::views::UserSummary;
 use crate::auth::principal::{CredentialManager, Principal};
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Json, OptionalJson, client_ip};
@@ -49,25 +50,6 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UserSummary {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub role: UserRole,
-}
-
-impl From<&User> for UserSummary {
-    fn from(u: &User) -> Self {
-        Self {
-            id: u.id,
-            email: u.email.clone(),
-            name: u.name.clone(),
-            role: u.role,
-        }
-    }
 }
 
 #[derive(Serialize, ToSchema)]

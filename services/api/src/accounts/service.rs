@@ -384,3 +384,15 @@ pub async fn create_or_promote_admin(
     .on_constraint("users_tenant_email_key", email_taken)?;
     Ok((user, true))
 }
+
+/// 404 unless `user` is a user of `tenant`: for other contexts, inside their own transaction.
+pub async fn require_user(
+    conn: &mut sqlx::PgConnection,
+    tenant: Uuid,
+    user: Uuid,
+) -> ApiResult<()> {
+    repo::find_user(conn, tenant, user)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("User"))
+}

@@ -1,44 +1,10 @@
 //! Agent and provider-profile value types, and the one state machine of the review lifecycle.
 
 use crate::error::{ApiError, ApiResult};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// An enum sent as snake_case strings, stored as a Postgres enum and parsed with a field error.
-///
-/// The wire names are matched as `tt`, not `literal`: a `literal` fragment reaches the derives
-/// wrapped in an invisible group, which serde unwraps but utoipa's `#[serde(rename)]` parser
-/// silently skips, so the OpenAPI document listed the Rust variant names (`PerSession`) while
-/// the wire carried `per_session`. A bare token reaches both derives as a plain string literal.
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident, $sql:literal, $field:literal, { $($variant:ident => $text:tt),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema, ::sqlx::Type)]
-        #[sqlx(type_name = $sql)]
-        pub enum $name {
-            $(#[serde(rename = $text)] #[sqlx(rename = $text)] $variant),*
-        }
-
-        impl $name {
-            pub const ALL: &'static [&'static str] = &[$($text),*];
-            pub const VARIANTS: &'static [Self] = &[$($name::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            pub fn parse(raw: &str) -> ApiResult<Self> {
-                match raw {
-                    $($text => Ok($name::$variant),)*
-                    _ => Err(ApiError::field($field, format!("must be one of {}", Self::ALL.join(", ")))),
-                }
-            }
-        }
-    };
-}
-
-pub(crate) use wire_enum;
+use crate::wire_enum::wire_enum;
 
 wire_enum!(AgentRoles, "agent_roles", "roles", { Consumer => "consumer", Both => "both" });
 wire_enum!(OnlineStatus, "online_status", "onlineStatus", { Online => "online", Offline => "offline", Busy => "busy" });
@@ -221,25 +187,6 @@ pub fn parse_permissions(raw: Vec<String>) -> ApiResult<Vec<String>> {
     Ok(out)
 }
 
-/// A price: a decimal string, 0 to 1,000,000, at most 4 decimals.
-pub fn parse_price(raw: &str) -> ApiResult<Decimal> {
-    let invalid = || {
-        ApiError::field(
-            "priceAmount",
-            "must be a decimal string such as \"1.00\" (0 to 1000000, at most 4 decimals)",
-        )
-    };
-    let trimmed = raw.trim();
-    if trimmed.is_empty() || !trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(invalid());
-    }
-    let price: Decimal = trimmed.parse().map_err(|_| invalid())?;
-    if price.scale() > 4 || price > Decimal::from(1_000_000) {
-        return Err(invalid());
-    }
-    Ok(price)
-}
-
 /// An absolute http(s) URL. It is stored and shown, never fetched by this server.
 pub fn parse_url(field: &str, raw: &str) -> ApiResult<String> {
     let url = raw.trim();
@@ -268,8 +215,10 @@ pub fn parse_url(field: &str, raw: &str) -> ApiResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::parse_price;
     use ProfileStatus::*;
     use ReviewAction::*;
+    use rust_decimal::Decimal;
 
     #[test]
     fn the_lifecycle_allows_exactly_these_transitions() {

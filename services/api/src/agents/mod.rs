@@ -2,7 +2,11 @@
 
 pub mod admin_routes;
 pub mod domain;
+pub mod lifecycle;
+pub mod profile_repo;
 pub mod repo;
 pub mod routes;
 pub mod service;
+pub mod serving;
+pub mod serving_routes;
 pub mod views;

@@ -2,16 +2,15 @@
 
 use super::domain::{AgentRoles, Capability};
 use super::service::{self, AgentInput, AgentPatch, TermsInput};
+use super::serving_routes;
 use super::views::AgentView;
-use crate::auth::principal::{CredentialManager, Principal};
+use crate::auth::principal::Principal;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Json, OptionalJson};
 use crate::http::pagination::{Page, PageQuery};
 use crate::state::AppState;
-use crate::time_format;
-use actix_web::{HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use actix_web::{HttpResponse, get, patch, post, web};
+use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -113,34 +112,6 @@ pub struct MyAgentsQuery {
     pub limit: Option<String>,
     /// `consumer` or `both`.
     pub roles: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusRequest {
-    /// `online` or `busy` (both need a live /ws/agent connection) or `offline`.
-    pub online_status: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AgentTokenResponse {
-    pub agent_id: Uuid,
-    /// `agt_clawrent_` + 40 characters. Shown only in this response.
-    pub token: String,
-    #[serde(serialize_with = "time_format::serialize")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
-    pub warning: &'static str,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RevokeTokenResponse {
-    pub success: bool,
-    pub agent_id: Uuid,
-    /// False when the agent had no token.
-    pub revoked: bool,
 }
 
 /// Register a draft agent.
@@ -347,113 +318,6 @@ pub async fn apply_provider(
     ))
 }
 
-/// Issue an agent token (shown once); any earlier token stops working.
-#[utoipa::path(
-    tag = "agents",
-    security(("bearer" = []), ("apiKey" = [])),
-    params(("id" = Uuid, Path, description = "Agent id")),
-    responses(
-        (status = 201, description = "Issued", body = AgentTokenResponse),
-        (status = 400, description = "Malformed agent id (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Agent tokens cannot issue or revoke agent tokens (FORBIDDEN)", body = ErrorBody),
-        (status = 404, description = "NOT_FOUND", body = ErrorBody),
-    )
-)]
-#[post("/api/agents/{id}/token")]
-pub async fn issue_token(
-    state: web::Data<AppState>,
-    CredentialManager(principal): CredentialManager,
-    id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
-    let issued = service::issue_token(&state, &principal, id.into_inner()).await?;
-    Ok(HttpResponse::Created().json(AgentTokenResponse {
-        agent_id: issued.agent_id,
-        token: issued.token,
-        created_at: issued.created_at,
-        warning: "Store this token now: it is shown only once. Issuing a new token revokes this one.",
-    }))
-}
-
-/// Revoke the agent's token.
-#[utoipa::path(
-    tag = "agents",
-    security(("bearer" = []), ("apiKey" = [])),
-    params(("id" = Uuid, Path, description = "Agent id")),
-    responses(
-        (status = 200, description = "Revoked (or there was none)", body = RevokeTokenResponse),
-        (status = 400, description = "Malformed agent id (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Agent tokens cannot issue or revoke agent tokens (FORBIDDEN)", body = ErrorBody),
-        (status = 404, description = "NOT_FOUND", body = ErrorBody),
-    )
-)]
-#[delete("/api/agents/{id}/token")]
-pub async fn revoke_token(
-    state: web::Data<AppState>,
-    CredentialManager(principal): CredentialManager,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<RevokeTokenResponse>> {
-    let id = id.into_inner();
-    let revoked = service::revoke_token(&state, &principal, id).await?;
-    Ok(web::Json(RevokeTokenResponse {
-        success: true,
-        agent_id: id,
-        revoked,
-    }))
-}
-
-/// Put the agent online: its profile must be `active` and it must hold a live `/ws/agent` connection.
-#[utoipa::path(
-    tag = "agents",
-    security(("bearer" = []), ("apiKey" = [])),
-    params(("id" = Uuid, Path, description = "Agent id")),
-    responses(
-        (status = 200, description = "Online", body = AgentView),
-        (status = 400, description = "\"Provider profile status is '...'\" or \"Agent is not connected via WebSocket\" (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 404, description = "NOT_FOUND", body = ErrorBody),
-        (status = 503, description = "Presence store (Redis) unavailable", body = ErrorBody),
-    )
-)]
-#[post("/api/agents/{id}/activate")]
-pub async fn activate(
-    state: web::Data<AppState>,
-    principal: Principal,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<AgentView>> {
-    let (agent, profile) = service::activate(&state, &principal, id.into_inner()).await?;
-    Ok(web::Json(AgentView::new(&agent, Some(&profile))))
-}
-
-/// Set `busy` (and back to `online`) or `offline`.
-#[utoipa::path(
-    tag = "agents",
-    security(("bearer" = []), ("apiKey" = [])),
-    params(("id" = Uuid, Path, description = "Agent id")),
-    request_body = StatusRequest,
-    responses(
-        (status = 200, description = "Updated", body = AgentView),
-        (status = 400, description = "Unknown status, or not connected (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 404, description = "NOT_FOUND", body = ErrorBody),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
-        (status = 503, description = "Presence store (Redis) unavailable", body = ErrorBody),
-    )
-)]
-#[patch("/api/agents/{id}/status")]
-pub async fn set_status(
-    state: web::Data<AppState>,
-    principal: Principal,
-    id: web::Path<Uuid>,
-    Json(body): Json<StatusRequest>,
-) -> ApiResult<web::Json<AgentView>> {
-    let (agent, profile) =
-        service::set_status(&state, &principal, id.into_inner(), &body.online_status).await?;
-    Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
-}
-
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // `me/agent` and `my` before `{id}`, so the literal paths win.
     cfg.service(me_agent)
@@ -463,8 +327,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update_agent)
         .service(publish)
         .service(apply_provider)
-        .service(issue_token)
-        .service(revoke_token)
-        .service(activate)
-        .service(set_status);
+        .service(serving_routes::issue_token)
+        .service(serving_routes::revoke_token)
+        .service(serving_routes::activate)
+        .service(serving_routes::set_status);
 }

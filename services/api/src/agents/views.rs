@@ -4,7 +4,8 @@ use super::domain::{
     AgentRoles, ApprovalMode, Capability, HostingType, OnlineStatus, PricingModel, ProfileStatus,
     SlotAssignmentMode, TransparencyLevel,
 };
-use super::repo::{AgentRow, AuditRow, ProfileRow, ReviewItem};
+use super::repo::{AgentRow, ProfileRow, ReviewItem};
+use crate::audit::AuditRow;
 use crate::time_format;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -13,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A price for the wire: at least 2 decimals, no trailing zeros beyond (`"1.00"`, `"0.0125"`).
-pub use crate::billing::domain::format_amount as money;
+pub use crate::money::format_amount as money;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

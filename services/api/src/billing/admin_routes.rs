@@ -7,9 +7,8 @@ use super::views::{
     UserWalletsView, WalletView,
 };
 use super::wallets;
-use crate::accounts::repo as accounts;
 use crate::auth::principal::AdminPrincipal;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::Json;
 use crate::idempotency::Scope;
 use crate::state::AppState;
@@ -95,15 +94,7 @@ pub async fn user_wallets(
     user: web::Path<Uuid>,
 ) -> ApiResult<web::Json<UserWalletsView>> {
     let user = user.into_inner();
-    let mut conn = state.db.acquire().await?;
-    if accounts::find_user(&mut conn, admin.tenant_id(), user)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found("User"));
-    }
-    drop(conn);
-    let rows = wallets::wallets(&state, &admin.tenant, user).await?;
+    let rows = wallets::user_wallets(&state, &admin, user).await?;
     Ok(web::Json(UserWalletsView {
         user_id: user,
         wallets: rows.iter().map(WalletView::from).collect(),

@@ -1,11 +1,13 @@
 //! Money value types and the arithmetic of top-ups, holds, charges and the platform fee.
 //! Amounts are `Decimal` everywhere, stored as `numeric(20, 4)` and sent as decimal strings.
 
-use crate::agents::domain::{PricingModel, wire_enum};
+use crate::agents::domain::PricingModel;
+pub use crate::config::HoldLimits;
 use crate::error::{ApiError, ApiResult};
+use crate::money::AmountRule;
 use crate::tenancy::domain::Tenant;
+use crate::wire_enum::wire_enum;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde_json::Value;
 use std::time::Duration;
 
 wire_enum!(HoldStatus, "hold_status", "status", { Held => "held", Settled => "settled", Voided => "voided" });
@@ -29,14 +31,6 @@ pub const MAX_TOPUP: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
 /// Bounds of one admin adjustment.
 pub const MAX_ADJUSTMENT: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
 
-/// The bounds of a money field: how small, how large, how many decimals.
-#[derive(Debug, Clone, Copy)]
-pub struct AmountRule {
-    pub min: Decimal,
-    pub max: Decimal,
-    pub max_decimals: u32,
-}
-
 pub const TOPUP_RULE: AmountRule = AmountRule {
     min: MIN_TOPUP,
     max: MAX_TOPUP,
@@ -48,58 +42,6 @@ pub const ADJUSTMENT_RULE: AmountRule = AmountRule {
     max: MAX_ADJUSTMENT,
     max_decimals: 4,
 };
-
-/// A money amount from JSON. It must be a string of digits with an optional decimal point
-/// (`"12.50"`): JSON numbers, signs, exponents, `NaN`, blanks and extra decimals are refused,
-/// so nothing is ever rounded silently.
-pub fn parse_amount(field: &str, value: Option<&Value>, rule: AmountRule) -> ApiResult<Decimal> {
-    let bounds = format!(
-        "{} to {}, at most {} decimals",
-        format_amount(rule.min),
-        format_amount(rule.max),
-        rule.max_decimals
-    );
-    let invalid = || {
-        ApiError::field(
-            field,
-            format!("must be a decimal string such as \"12.50\" ({bounds})"),
-        )
-    };
-    let raw = match value {
-        None | Some(Value::Null) => return Err(ApiError::field(field, "is required")),
-        Some(Value::String(raw)) => raw.as_str(),
-        Some(Value::Number(_)) => {
-            return Err(ApiError::field(
-                field,
-                format!("must be a string such as \"12.50\", not a JSON number ({bounds})"),
-            ));
-        }
-        Some(_) => return Err(invalid()),
-    };
-    let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
-    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    let well_formed = (1..=12).contains(&whole.len())
-        && digits(whole)
-        && digits(fraction)
-        && (raw.contains('.') != fraction.is_empty());
-    if !well_formed {
-        return Err(invalid());
-    }
-    if fraction.len() > rule.max_decimals as usize {
-        return Err(ApiError::field(
-            field,
-            format!("has more than {} decimals ({bounds})", rule.max_decimals),
-        ));
-    }
-    let amount: Decimal = raw.parse().map_err(|_| invalid())?;
-    if amount < rule.min || amount > rule.max {
-        return Err(ApiError::field(
-            field,
-            format!("is out of range ({bounds})"),
-        ));
-    }
-    Ok(amount)
-}
 
 /// The currency of a request: the given one if the marketplace uses it, else the tenant's first.
 pub fn parse_currency(tenant: &Tenant, raw: Option<&str>) -> ApiResult<String> {
@@ -117,33 +59,10 @@ pub fn default_currency(tenant: &Tenant) -> &str {
     tenant.currencies.first().map_or("CNY", String::as_str)
 }
 
-/// An amount for the wire: at least 2 decimals, no trailing zeros beyond (`"1.00"`, `"0.0125"`).
-pub fn format_amount(amount: Decimal) -> String {
-    let mut value = amount.normalize();
-    if value.scale() < 2 {
-        value.rescale(2);
-    }
-    value.to_string()
-}
-
-/// An amount with the ledger's full 4 decimals (`"5.0000"`), as settlements are shown.
-pub fn format_exact(amount: Decimal) -> String {
-    let mut value = amount;
-    value.rescale(4);
-    value.to_string()
-}
-
 /// `fee = round_half_even(charge × rate, 4 dp)`; the provider gets `charge - fee`, so the two
 /// parts always add up to the charge exactly.
 pub fn platform_fee(charge: Decimal, rate: Decimal) -> Decimal {
     (charge * rate).round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven)
-}
-
-/// How much a hold may cover for the per-minute and per-token models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HoldLimits {
-    pub minute_cap: u32,
-    pub token_budget: u64,
 }
 
 /// The price a session is rented at, fixed when its hold is placed.
@@ -197,6 +116,8 @@ pub fn billable_units(model: PricingModel, usage: Usage, max_units: i64) -> i64 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::{format_amount, format_exact, parse_amount};
+    use serde_json::Value;
     use serde_json::json;
 
     fn dec(s: &str) -> Decimal {

@@ -2,9 +2,10 @@
 //! construction; [`record`] changes the wallet balances (conditional updates, in a fixed order)
 //! and writes the entry and its postings, all in the caller's transaction.
 
-use super::domain::{EntryKind, LedgerAccount, TxType, format_amount};
+use super::domain::{EntryKind, LedgerAccount, TxType};
 use super::repo::{self, PostingRow};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::money::format_amount;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
@@ -260,7 +261,15 @@ pub async fn record(
             balance_after,
         });
     }
-    repo::insert_entry(conn, tenant, &entry, &rows, now).await?;
+    let row = repo::EntryRow {
+        id: entry.id,
+        kind: entry.kind,
+        currency: &entry.currency,
+        reference_id: entry.reference_id,
+        actor: entry.actor,
+        memo: entry.memo.as_deref(),
+    };
+    repo::insert_entry(conn, tenant, &row, &rows, now).await?;
     Ok(Recorded {
         entry_id: entry.id,
         wallets: wallets

@@ -1,8 +1,7 @@
 //! SQL of wallets, journal entries, holds and settlements. Every function takes the tenant and
 //! the caller's connection or transaction.
 
-use super::domain::{HoldStatus, LedgerAccount, TxType};
-use super::ledger::Entry;
+use super::domain::{EntryKind, HoldStatus, LedgerAccount, TxType};
 use crate::agents::domain::PricingModel;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -85,12 +84,22 @@ pub struct PostingRow {
     pub balance_after: Option<Decimal>,
 }
 
+/// A journal entry's own row (its postings are [`PostingRow`]s).
+pub struct EntryRow<'a> {
+    pub id: Uuid,
+    pub kind: EntryKind,
+    pub currency: &'a str,
+    pub reference_id: Uuid,
+    pub actor: Option<Uuid>,
+    pub memo: Option<&'a str>,
+}
+
 /// The entry and all its postings in one statement (one round trip).
 #[tracing::instrument(name = "db.ledger_insert", skip_all)]
 pub async fn insert_entry(
     conn: &mut PgConnection,
     tenant: Uuid,
-    entry: &Entry,
+    entry: &EntryRow<'_>,
     postings: &[PostingRow],
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -116,10 +125,10 @@ pub async fn insert_entry(
     .bind(entry.id)
     .bind(tenant)
     .bind(entry.kind)
-    .bind(&entry.currency)
+    .bind(entry.currency)
     .bind(entry.reference_id)
     .bind(entry.actor)
-    .bind(entry.memo.as_deref())
+    .bind(entry.memo)
     .bind(now)
     .bind(accounts)
     .bind(account_ids)
@@ -191,7 +200,9 @@ pub async fn transactions(
     sqlx::query_as(
         "SELECT id, entry_id, currency, amount, tx_type, balance_after, reference_id, created_at
          FROM ledger_postings
-         WHERE tenant_id = $1 AND user_id = $2 AND account = 'wallet'
+         WHERE tenant_id = $1 AND user_id = $2
+           -- a literal, not a bind: the partial index ledger_postings_history needs to see it
+           AND account = 'wallet'
            AND ($3::text IS NULL OR currency = $3)
            AND ($4::bigint IS NULL OR id < $4)
          ORDER BY id DESC
@@ -220,10 +231,11 @@ pub async fn fee_revenue(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<
     sqlx::query_as(
         "SELECT currency, sum(amount) AS platform_fee, count(*) AS entries
          FROM ledger_postings
-         WHERE tenant_id = $1 AND account = 'platform_fee' AND account_id = $1
+         WHERE tenant_id = $1 AND account = $2 AND account_id = $1
          GROUP BY currency ORDER BY currency",
     )
     .bind(tenant)
+    .bind(LedgerAccount::PlatformFee)
     .fetch_all(conn)
     .await
 }
@@ -271,7 +283,7 @@ pub async fn insert_hold(
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO holds (id, tenant_id, session_id, consumer_id, provider_id, currency, amount,
                             pricing_model, unit_price, max_units, status, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'held', $11)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (tenant_id, session_id) DO NOTHING
          RETURNING {HOLD_COLUMNS}"
     )))
@@ -285,6 +297,7 @@ pub async fn insert_hold(
     .bind(hold.pricing_model)
     .bind(hold.unit_price)
     .bind(hold.max_units)
+    .bind(HoldStatus::Held)
     .bind(hold.created_at)
     .fetch_optional(conn)
     .await
@@ -318,13 +331,14 @@ pub async fn close_hold(
 ) -> sqlx::Result<Option<HoldRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE holds SET status = $3, resolved_at = $4
-         WHERE tenant_id = $1 AND session_id = $2 AND status = 'held'
+         WHERE tenant_id = $1 AND session_id = $2 AND status = $5
          RETURNING {HOLD_COLUMNS}"
     )))
     .bind(tenant)
     .bind(session)
     .bind(to)
     .bind(now)
+    .bind(HoldStatus::Held)
     .fetch_optional(conn)
     .await
 }

@@ -2,7 +2,7 @@
 //! amounts, and run the money movement once per idempotency key.
 
 use super::audit_repo::{self, Invariant};
-use super::domain::{ADJUSTMENT_RULE, TOPUP_RULE, parse_amount, parse_currency};
+use super::domain::{ADJUSTMENT_RULE, TOPUP_RULE, parse_currency};
 use super::holds;
 use super::views::{InvariantCheckView, LedgerReportView, SettlementView};
 use super::wallets::{self, Adjustment, Direction};
@@ -10,6 +10,7 @@ use crate::auth::principal::Principal;
 use crate::config::PaymentMode;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::idempotency::{self, Outcome, Scope};
+use crate::money::parse_amount;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use serde_json::Value;

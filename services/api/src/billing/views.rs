@@ -1,8 +1,9 @@
 //! Wire shapes of the billing endpoints. Every amount is a decimal string.
 
 use super::audit_repo::Invariant;
-use super::domain::{TxType, format_amount, format_exact};
+use super::domain::TxType;
 use super::repo::{RevenueRow, SettlementRow, TransactionRow, WalletRow};
+use crate::money::{format_amount, format_exact};
 use crate::time_format;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -50,8 +51,14 @@ pub struct TopupView {
     /// The journal entry; `referenceId` of the `topup` transaction.
     pub transaction_id: Uuid,
     /// Always `completed` in the sandbox payment mode.
-    #[schema(example = "completed")]
-    pub status: String,
+    pub status: TopupStatus,
+}
+
+/// Where a top-up stands (a payment provider would add `pending`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TopupStatus {
+    Completed,
 }
 
 #[derive(Serialize, ToSchema)]

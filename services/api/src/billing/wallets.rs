@@ -2,15 +2,16 @@
 //! the platform-fee revenue. The money-moving ones work in the caller's transaction (the
 //! idempotency runner owns it).
 
-use super::domain::{EntryKind, TxType, format_amount};
+use super::domain::{EntryKind, TxType};
 use super::ledger::{self, Account, Entry};
 use super::public_ids;
 use super::repo::{self, From, RevenueRow, TransactionRow, WalletRow};
-use super::views::{AdjustmentView, TopupView};
-use crate::agents::repo::{AuditEntry, insert_audit};
+use super::views::{AdjustmentView, TopupStatus, TopupView};
+use crate::audit::{AuditEntry, insert_audit};
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::PageRequest;
+use crate::money::format_amount;
 use crate::state::AppState;
 use crate::tenancy::domain::Tenant;
 use chrono::{DateTime, Utc};
@@ -21,6 +22,18 @@ use uuid::Uuid;
 
 /// A user's wallets: every currency of the marketplace (zero when never used) plus any other
 /// currency the user holds, in the marketplace's order.
+/// A user's wallets as an admin sees them: 404 for a user outside the admin's marketplace.
+pub async fn user_wallets(
+    state: &AppState,
+    admin: &Principal,
+    user: Uuid,
+) -> ApiResult<Vec<WalletRow>> {
+    let mut conn = state.db.acquire().await?;
+    crate::accounts::service::require_user(&mut conn, admin.tenant_id(), user).await?;
+    drop(conn);
+    wallets(state, &admin.tenant, user).await
+}
+
 pub async fn wallets(state: &AppState, tenant: &Tenant, user: Uuid) -> ApiResult<Vec<WalletRow>> {
     let mut conn = state.db.acquire().await?;
     let mut rows = repo::wallets_of(&mut conn, tenant.id, user).await?;
@@ -68,7 +81,7 @@ pub async fn topup(
         currency: currency.to_owned(),
         amount: format_amount(amount),
         transaction_id: recorded.entry_id,
-        status: "completed".to_owned(),
+        status: TopupStatus::Completed,
     })
 }
 
@@ -97,12 +110,7 @@ pub async fn adjust(
     now: DateTime<Utc>,
 ) -> ApiResult<AdjustmentView> {
     let tenant = admin.tenant_id();
-    if crate::accounts::repo::find_user(conn, tenant, a.user)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found("User"));
-    }
+    crate::accounts::service::require_user(conn, tenant, a.user).await?;
     let (from, to, signed, action) = match a.direction {
         Direction::Credit => (
             Account::Adjustments,

@@ -2,7 +2,7 @@
 //! start. An invalid value stops the process with one line naming the variable. Secret values are
 //! wrapped in [`Secret`] and never printed.
 
-use crate::billing::domain::HoldLimits;
+use crate::auth::tokens;
 use crate::http::client_ip::Cidr;
 use std::collections::HashMap;
 use std::fmt;
@@ -10,10 +10,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use source::{ConfigError, parse_duration};
+
+fn validate_smtp_url(url: &str) -> Result<(), String> {
+    use lettre::{AsyncSmtpTransport, Tokio1Executor};
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .map(|_| ())
+        .map_err(|_| "expected smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://user:pass@host:465".to_owned())
+}
 pub use variables::VARIABLES;
 
 use source::{Source, err};
 
+pub mod dev_secrets;
 mod source;
 mod variables;
 
@@ -113,6 +121,13 @@ pub enum PaymentMode {
     Sandbox,
     /// Top-ups are refused.
     Disabled,
+}
+
+/// How much a hold may cover for the per-minute and per-token models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldLimits {
+    pub minute_cap: u32,
+    pub token_budget: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -239,10 +254,7 @@ impl Settings {
                     "is required when CLAWRENT_ENV=production",
                 ));
             }
-            None => (
-                Secret::new(crate::auth::tokens::random_alphanumeric(64)),
-                true,
-            ),
+            None => (Secret::new(tokens::random_alphanumeric(64)), true),
         };
         let jwt_previous_secret = match src.raw("JWT_PREVIOUS_SECRET") {
             Some(secret) if secret.len() >= 32 => Some(Secret::new(secret)),
@@ -263,7 +275,7 @@ impl Settings {
 
         let smtp_url = match src.raw("SMTP_URL") {
             Some(url) => {
-                crate::mail::validate_smtp_url(&url).map_err(|problem| err("SMTP_URL", problem))?;
+                validate_smtp_url(&url).map_err(|problem| err("SMTP_URL", problem))?;
                 Some(Secret::new(url))
             }
             None if env == Environment::Production => {

@@ -53,7 +53,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "JWT_SECRET",
         "",
-        "HS256 signing secret, at least 32 bytes; generated (with a warning) in development when unset",
+        "HS256 signing secret, at least 32 bytes; required in production; in development, when unset, `clawrent serve` generates one and keeps it in `var/jwt-secret` (mode 0600) so tokens survive a restart",
     ),
     (
         "JWT_PREVIOUS_SECRET",
@@ -79,7 +79,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "PLATFORM_OPERATOR_TOKEN",
         "",
-        "bearer token of the platform-operator API (/api/platform); at least 24 characters; the API is off when unset",
+        "bearer token of the platform-operator API (/api/platform); at least 24 characters; when unset the API is off, except that in development `clawrent serve` generates one and keeps it in `var/platform-operator-token` (mode 0600)",
     ),
     (
         "ALLOW_TENANT_HEADER",

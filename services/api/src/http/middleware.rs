@@ -7,7 +7,6 @@ use super::cors;
 use super::guard::refuse_hostile_request;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
-use crate::tenancy::resolve::Resolved;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -108,9 +107,6 @@ pub async fn request_context(
                 .as_deref()
                 .unwrap_or("unmatched"),
         );
-        if let Some(Resolved(Ok(tenant))) = res.request().extensions().get::<Resolved>() {
-            span.record("tenant", tenant.slug.as_str());
-        }
         if status >= 500 {
             tracing::error!(http.status = status, latency_ms, "request completed");
         } else {

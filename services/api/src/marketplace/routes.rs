@@ -131,7 +131,8 @@ pub struct BrowseResponse {
     pub total_is_exact: bool,
     pub page: u32,
     pub limit: u32,
-    /// Pass as `cursor` for the next page; null on the last page.
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 

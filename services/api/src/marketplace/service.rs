@@ -2,10 +2,11 @@
 
 use super::cursor;
 use super::repo::{self, BrowseRow, Filter, ListingRow, Position, Sort};
-use crate::agents::domain::{PricingModel, parse_price};
+use crate::agents::domain::PricingModel;
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{MAX_LIMIT, PageRequest};
+use crate::money::parse_price;
 use crate::state::AppState;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;

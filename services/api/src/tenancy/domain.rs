@@ -146,21 +146,6 @@ pub fn parse_hostnames(raw: &[String]) -> ApiResult<Vec<Hostname>> {
     Ok(out)
 }
 
-/// The platform fee rate: a decimal string in [0, 1) with at most 4 decimals (`"0.15"`).
-pub fn parse_fee_rate(raw: &str) -> ApiResult<Decimal> {
-    let invalid = || {
-        ApiError::field(
-            "feeRate",
-            "must be a decimal string between 0 and 0.9999 with at most 4 decimals",
-        )
-    };
-    let rate: Decimal = raw.trim().parse().map_err(|_| invalid())?;
-    if rate.is_sign_negative() || rate >= Decimal::ONE || rate.scale() > 4 {
-        return Err(invalid());
-    }
-    Ok(rate)
-}
-
 /// ISO-4217-style codes: three uppercase letters, 1-16 of them, no duplicates.
 pub fn parse_currencies(raw: &[String]) -> ApiResult<Vec<String>> {
     if raw.is_empty() || raw.len() > 16 {
@@ -187,6 +172,7 @@ pub fn parse_currencies(raw: &[String]) -> ApiResult<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::parse_fee_rate;
 
     #[test]
     fn slugs() {

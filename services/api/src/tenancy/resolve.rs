@@ -5,21 +5,23 @@
 
 use super::domain::{Hostname, Tenant, TenantSlug, TenantStatus};
 use super::repo;
+use crate::clock::Clock;
 use crate::error::{ApiError, ErrorCode};
 use crate::http::middleware::RequestSpan;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header::{HOST, HeaderMap};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
 pub const TENANT_HEADER: &str = "x-tenant";
-const CACHE_TTL: Duration = Duration::from_secs(5);
+/// How long a replica trusts a lookup, on the injected clock (tests move it instead of waiting).
+const CACHE_TTL: Duration = Duration::seconds(5);
 const CACHE_CAPACITY: usize = 10_000;
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -30,11 +32,12 @@ enum Key {
 }
 
 /// A cached lookup: the tenant (or its absence) and when it was read.
-type Entry = (Option<Arc<Tenant>>, Instant);
+type Entry = (Option<Arc<Tenant>>, DateTime<Utc>);
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct TenantResolver {
     cache: Arc<RwLock<HashMap<Key, Entry>>>,
+    clock: Clock,
 }
 
 /// The outcome of resolution, stored in the request extensions by the request middleware.
@@ -42,6 +45,13 @@ pub struct TenantResolver {
 pub struct Resolved(pub Result<Arc<Tenant>, Arc<ApiError>>);
 
 impl TenantResolver {
+    pub fn new(clock: Clock) -> Self {
+        Self {
+            cache: Arc::default(),
+            clock,
+        }
+    }
+
     pub fn invalidate(&self) {
         if let Ok(mut cache) = self.cache.write() {
             cache.clear();
@@ -50,9 +60,10 @@ impl TenantResolver {
 
     fn cached(&self, key: &Key) -> Option<Option<Arc<Tenant>>> {
         let cache = self.cache.read().ok()?;
+        let now = self.clock.now();
         cache
             .get(key)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .filter(|(_, at)| now - *at < CACHE_TTL)
             .map(|(t, _)| t.clone())
     }
 
@@ -61,7 +72,7 @@ impl TenantResolver {
             if cache.len() >= CACHE_CAPACITY {
                 cache.clear();
             }
-            cache.insert(key, (value, Instant::now()));
+            cache.insert(key, (value, self.clock.now()));
         }
     }
 

@@ -2,8 +2,8 @@
 
 use super::domain::{Tenant, TenantStatus};
 use super::service::{self, TenantInput, TenantPatch};
-use crate::accounts::routes::UserSummary;
 use crate::accounts::service::create_or_promote_admin;
+use crate::accounts::views::UserSummary;
 use crate::auth::principal::PlatformOperator;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::Json;

@@ -1,11 +1,10 @@
 //! Platform-operator use-cases: create, list, read and configure tenants.
 
-use super::domain::{
-    Tenant, TenantSlug, TenantStatus, parse_currencies, parse_fee_rate, parse_hostnames,
-};
+use super::domain::{Tenant, TenantSlug, TenantStatus, parse_currencies, parse_hostnames};
 use super::repo::{self, NewTenant, TenantChanges};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::http::pagination::PageRequest;
+use crate::money::parse_fee_rate;
 use crate::state::AppState;
 use uuid::Uuid;
 
