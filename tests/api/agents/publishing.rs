@@ -2,8 +2,7 @@
 //! invalid terms that change nothing, and resubmitting while pending.
 
 use super::support::{
-    action_path, assert_field_error, assert_timestamp, browse_slugs, cli_terms, profile_count,
-    stored_status, view,
+    action_path, assert_field_error, browse_slugs, cli_terms, profile_count, stored_status, view,
 };
 use crate::helpers::*;
 use serde_json::{Value, json};
@@ -93,7 +92,7 @@ async fn applying_as_provider_with_the_cli_body_returns_the_full_profile() {
     assert_eq!(profile["avgRating"], "0.00");
     assert_eq!(profile["completionRate"], "0.0000");
     for key in ["submittedAt", "createdAt", "updatedAt"] {
-        assert_timestamp(&profile[key], key);
+        assert_millis_utc(&profile[key], key);
     }
     for absent in ["reviewReason", "reviewedAt", "endpoint", "healthCheckUrl"] {
         assert!(profile.get(absent).is_none(), "{absent} in {profile}");

@@ -2,8 +2,7 @@
 //! and slugs taken in one tenant but free in another.
 
 use super::support::{
-    AGENTS, agent_body, agent_count, assert_field_error, assert_timestamp, profile_count,
-    with_field,
+    AGENTS, agent_body, agent_count, assert_field_error, profile_count, with_field,
 };
 use crate::helpers::*;
 use serde_json::{Value, json};
@@ -42,7 +41,7 @@ async fn creating_an_agent_returns_201_with_a_consumer_draft_without_a_token() {
         "a draft has no profile: {body}"
     );
     assert!(body.get("agentTokenPrefix").is_none(), "{body}");
-    assert_timestamp(&body["createdAt"], "createdAt");
+    assert_millis_utc(&body["createdAt"], "createdAt");
     let stored: (String, String, String) =
         sqlx::query_as("SELECT owner_id::text, slug, roles::text FROM agents WHERE id = $1::uuid")
             .bind(id)

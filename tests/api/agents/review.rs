@@ -2,8 +2,8 @@
 //! transitions (409, no audit) and reviews of drafts or unknown agents (404).
 
 use super::support::{
-    assert_conflict_naming, assert_field_error, assert_timestamp, audit, audit_count, browse_slugs,
-    stored_status, view,
+    assert_conflict_naming, assert_field_error, audit, audit_count, browse_slugs, stored_status,
+    view,
 };
 use crate::helpers::*;
 use serde_json::{Value, json};
@@ -28,7 +28,7 @@ async fn approving_lists_the_agent_and_makes_its_owner_a_provider() {
     assert_eq!(body["status"], "active");
     assert_eq!(body["roles"], "both");
     assert_eq!(body["providerProfile"]["status"], "active");
-    assert_timestamp(&body["providerProfile"]["reviewedAt"], "reviewedAt");
+    assert_millis_utc(&body["providerProfile"]["reviewedAt"], "reviewedAt");
     let owned = view(&app, &owner, &id).await;
     assert_eq!(owned["roles"], "both");
     assert_eq!(owned["status"], "active");

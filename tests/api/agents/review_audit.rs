@@ -1,6 +1,6 @@
 //! The audit of review decisions, newest first, and the review queue filtered by status.
 
-use super::support::{assert_field_error, assert_timestamp, audit, strings};
+use super::support::{assert_field_error, audit, strings};
 use crate::helpers::*;
 use serde_json::json;
 
@@ -68,7 +68,7 @@ async fn every_review_decision_writes_one_audit_record_shown_newest_first() {
             Some(reason) => assert_eq!(entry["reason"], reason, "{entry}"),
             None => assert!(entry.get("reason").is_none(), "{entry}"),
         }
-        assert_timestamp(&entry["createdAt"], "createdAt");
+        assert_millis_utc(&entry["createdAt"], "createdAt");
     }
     let filtered = audit(&app, &admin, &format!("&targetId={id}")).await;
     assert_eq!(filtered["total"], 3);

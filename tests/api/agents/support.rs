@@ -152,11 +152,3 @@ pub fn strings(page: &Value, key: &str) -> Vec<String> {
         .map(|item| item[key].as_str().expect("string field").to_owned())
         .collect()
 }
-
-pub fn assert_timestamp(value: &Value, what: &str) {
-    let text = value.as_str().unwrap_or_default();
-    assert!(
-        text.len() == 24 && text.ends_with('Z'),
-        "{what} is an ISO timestamp with milliseconds: {value}"
-    );
-}

@@ -1,7 +1,7 @@
 //! Agent tokens: issued once and stored as a hash, a second token revoking the first, and
 //! idempotent revocation.
 
-use super::support::{PREFIX, action_path, agent_path, assert_timestamp, view};
+use super::support::{PREFIX, action_path, agent_path, view};
 use crate::helpers::*;
 use serde_json::json;
 
@@ -28,7 +28,7 @@ async fn issuing_an_agent_token_shows_it_once_and_stores_only_its_hash() {
         "at least 32 characters after the prefix: {token}"
     );
     assert!(secret.chars().all(|c| c.is_ascii_alphanumeric()), "{token}");
-    assert_timestamp(&body["createdAt"], "createdAt");
+    assert_millis_utc(&body["createdAt"], "createdAt");
     assert!(
         body["warning"].as_str().is_some_and(|w| !w.is_empty()),
         "{body}"

@@ -1,9 +1,7 @@
 //! Creating tenants: the 201 reply with its defaults, fee rates, currencies, normalised
 //! hostnames, and duplicate slugs.
 
-use super::support::{
-    TENANTS, assert_millis_utc, fresh_host, fresh_slug, read_tenant, tenant_count, tenant_path,
-};
+use super::support::{TENANTS, fresh_host, fresh_slug, read_tenant, tenant_count, tenant_path};
 use crate::helpers::*;
 use serde_json::json;
 

@@ -28,20 +28,6 @@ pub fn fresh_host(tag: &str) -> String {
     )
 }
 
-/// `2026-07-13T00:00:00.000Z`: milliseconds and Z.
-pub fn assert_millis_utc(value: &Value, what: &str) {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("{what} is not a string: {value}"));
-    assert_eq!(text.len(), 24, "{what}: {text}");
-    assert_eq!(text.as_bytes()[19], b'.', "{what}: {text}");
-    assert!(text.ends_with('Z'), "{what}: {text}");
-    assert!(
-        chrono::DateTime::parse_from_rfc3339(text).is_ok(),
-        "{what}: {text}"
-    );
-}
-
 pub async fn tenant_count(app: &TestApp) -> i64 {
     app.count("SELECT count(*) FROM tenants").await
 }

@@ -2,7 +2,7 @@
 //! default tenant cannot be suspended, unknown tenants are 404.
 
 use super::support::{
-    assert_millis_utc, create_tenant_with_hosts, fresh_host, read_tenant, tenant_count, tenant_path,
+    create_tenant_with_hosts, fresh_host, read_tenant, tenant_count, tenant_path,
 };
 use crate::helpers::*;
 use serde_json::{Value, json};
