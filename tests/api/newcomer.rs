@@ -3,7 +3,6 @@
 
 use crate::helpers::*;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::process::Stdio;
 use tokio::io::AsyncWriteExt as _;
 
@@ -57,18 +56,6 @@ async fn the_last_browse_page_has_no_next_cursor_key_like_the_transactions_list(
     assert!(transactions.get("nextCursor").is_none(), "{transactions}");
 }
 
-fn binary() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
-    let path = target.join("debug/clawrent");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
-        path.display()
-    );
-    path
-}
-
 struct Case {
     name: &'static str,
     flag: bool,
@@ -119,7 +106,7 @@ async fn create_admin_takes_the_password_from_the_environment_or_stdin_and_warns
     ];
     for case in cases {
         let email = unique_email("newcomer-admin");
-        let mut command = tokio::process::Command::new(binary());
+        let mut command = tokio::process::Command::new(clawrent_binary());
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
