@@ -8,6 +8,7 @@ use crate::auth::principal::{CredentialManager, Principal};
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Json, OptionalJson, client_ip};
 use crate::http::pagination::{Page, PageQuery};
+use crate::http::responses::{AuthErrors, BodyErrors, CredentialErrors};
 use crate::state::AppState;
 use crate::tenancy::resolve::CurrentTenant;
 use crate::time_format;
@@ -148,8 +149,7 @@ pub struct SuccessResponse {
         (status = 400, description = "Malformed email or body (VALIDATION_ERROR, INVALID_JSON)", body = ErrorBody),
         (status = 404, description = "Unknown X-Tenant (TENANT_NOT_FOUND)", body = ErrorBody),
         (status = 409, description = "Email already registered (EMAIL_ALREADY_REGISTERED)", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        BodyErrors,
         (status = 429, description = "Resend cooldown or rate limit (RATE_LIMITED, Retry-After)", body = ErrorBody),
         (status = 503, description = "Mail, database or Redis unavailable", body = ErrorBody),
     )
@@ -179,8 +179,7 @@ pub async fn send_verification(
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON, WEAK_PASSWORD, INVALID_VERIFICATION_CODE, VERIFICATION_CODE_EXPIRED, VERIFICATION_ATTEMPTS_EXCEEDED", body = ErrorBody),
         (status = 404, description = "Unknown X-Tenant (TENANT_NOT_FOUND)", body = ErrorBody),
         (status = 409, description = "EMAIL_ALREADY_REGISTERED", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        BodyErrors,
         (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody),
         (status = 503, description = "Database or Redis unavailable (SERVICE_UNAVAILABLE), or the password-hash queue is full (OVERLOADED); both with Retry-After", body = ErrorBody),
     )
@@ -215,8 +214,7 @@ pub async fn register(
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
         (status = 401, description = "INVALID_CREDENTIALS (unknown email or wrong password)", body = ErrorBody),
         (status = 404, description = "Unknown X-Tenant (TENANT_NOT_FOUND)", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        BodyErrors,
         (status = 429, description = "Rate limited per account or IP (Retry-After)", body = ErrorBody),
         (status = 503, description = "Database or Redis unavailable (SERVICE_UNAVAILABLE), or the password-hash queue is full (OVERLOADED); both with Retry-After", body = ErrorBody),
     )
@@ -248,7 +246,7 @@ pub async fn login(
     security(("bearer" = []), ("apiKey" = [])),
     responses(
         (status = 200, description = "The current user", body = MeResponse),
-        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "Unknown X-Tenant (TENANT_NOT_FOUND)", body = ErrorBody),
     )
 )]
@@ -282,10 +280,9 @@ pub async fn me(
     responses(
         (status = 201, description = "Key created", body = CreatedApiKey),
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Agent tokens cannot manage credentials (FORBIDDEN)", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        AuthErrors,
+        CredentialErrors,
+        BodyErrors,
     )
 )]
 #[post("/api/auth/api-keys")]
@@ -310,8 +307,8 @@ pub async fn create_api_key(
     responses(
         (status = 200, description = "A page of keys", body = Page<ApiKeyView>),
         (status = 400, description = "Invalid page or limit (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Agent tokens cannot manage credentials (FORBIDDEN)", body = ErrorBody),
+        AuthErrors,
+        CredentialErrors,
     )
 )]
 #[get("/api/auth/api-keys")]
@@ -337,8 +334,8 @@ pub async fn list_api_keys(
     responses(
         (status = 200, description = "Revoked", body = SuccessResponse),
         (status = 400, description = "Malformed id (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Agent tokens cannot manage credentials (FORBIDDEN)", body = ErrorBody),
+        AuthErrors,
+        CredentialErrors,
         (status = 404, description = "No such live key of yours (NOT_FOUND)", body = ErrorBody),
     )
 )]

@@ -7,6 +7,7 @@ use crate::auth::principal::AdminPrincipal;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::OptionalJson;
 use crate::http::pagination::{Page, PageQuery};
+use crate::http::responses::{AdminErrors, AuthErrors, BodyErrors};
 use crate::state::AppState;
 use actix_web::{get, post, web};
 use serde::Deserialize;
@@ -54,8 +55,8 @@ pub struct ReviewRequest {
     responses(
         (status = 200, description = "A page of profiles", body = Page<ReviewItemView>),
         (status = 400, description = "Invalid status, page or limit (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Not a marketplace admin (FORBIDDEN)", body = ErrorBody),
+        AuthErrors,
+        AdminErrors,
     )
 )]
 #[get("/api/admin/providers")]
@@ -105,12 +106,11 @@ macro_rules! review_endpoint {
             responses(
                 (status = 200, description = $ok, body = AgentView),
                 (status = 400, description = "Missing reason, malformed id or body (VALIDATION_ERROR, INVALID_JSON)", body = ErrorBody),
-                (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-                (status = 403, description = "Not a marketplace admin (FORBIDDEN)", body = ErrorBody),
+                AuthErrors,
+                AdminErrors,
                 (status = 404, description = "No such agent or profile in this marketplace (NOT_FOUND)", body = ErrorBody),
                 (status = 409, description = "Illegal transition; the message names the current status (CONFLICT)", body = ErrorBody),
-                (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-                (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+                BodyErrors,
             )
         )]
         #[post($path)]
@@ -162,8 +162,8 @@ review_endpoint!(
     responses(
         (status = 200, description = "A page of audit entries", body = Page<AuditView>),
         (status = 400, description = "Invalid page, limit or targetId (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Not a marketplace admin (FORBIDDEN)", body = ErrorBody),
+        AuthErrors,
+        AdminErrors,
     )
 )]
 #[get("/api/admin/audit")]

@@ -8,6 +8,7 @@ use crate::auth::principal::Principal;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Json, OptionalJson};
 use crate::http::pagination::{Page, PageQuery};
+use crate::http::responses::{AuthErrors, BodyErrors};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Deserializer};
@@ -122,10 +123,9 @@ pub struct MyAgentsQuery {
     responses(
         (status = 201, description = "Created as a draft", body = AgentView),
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 409, description = "Slug taken (CONFLICT)", body = ErrorBody),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        BodyErrors,
     )
 )]
 #[post("/api/agents")]
@@ -154,7 +154,7 @@ pub async fn create_agent(
     responses(
         (status = 200, description = "A page of agents", body = Page<AgentView>),
         (status = 400, description = "Invalid page, limit or roles (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
     )
 )]
 #[get("/api/agents/my")]
@@ -203,7 +203,7 @@ pub async fn me_agent(
     responses(
         (status = 200, description = "The agent", body = AgentView),
         (status = 400, description = "Malformed id", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "Not one of your agents (NOT_FOUND)", body = ErrorBody),
     )
 )]
@@ -226,11 +226,10 @@ pub async fn get_agent(
     responses(
         (status = 200, description = "Updated", body = AgentView),
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
         (status = 409, description = "Not editable in its current status (CONFLICT)", body = ErrorBody),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        BodyErrors,
     )
 )]
 #[patch("/api/agents/{id}")]
@@ -271,11 +270,10 @@ async fn submit(
     responses(
         (status = 200, description = "Submitted; `status` is `pending_review`", body = AgentView),
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
         (status = 409, description = "Suspended profiles cannot be resubmitted (CONFLICT)", body = ErrorBody),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        BodyErrors,
     )
 )]
 #[post("/api/agents/{id}/publish")]
@@ -299,11 +297,10 @@ pub async fn publish(
     responses(
         (status = 200, description = "Submitted; the profile is `pending_review`", body = AgentView),
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
         (status = 409, description = "Suspended profiles cannot be resubmitted (CONFLICT)", body = ErrorBody),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        BodyErrors,
     )
 )]
 #[post("/api/agents/{id}/apply-provider")]

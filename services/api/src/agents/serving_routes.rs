@@ -6,6 +6,7 @@ use super::views::AgentView;
 use crate::auth::principal::{CredentialManager, Principal};
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::Json;
+use crate::http::responses::{AuthErrors, BodyErrors, CredentialErrors};
 use crate::state::AppState;
 use crate::time_format;
 use actix_web::{HttpResponse, delete, patch, post, web};
@@ -50,8 +51,8 @@ pub struct RevokeTokenResponse {
     responses(
         (status = 201, description = "Issued", body = AgentTokenResponse),
         (status = 400, description = "Malformed agent id (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Agent tokens cannot issue or revoke agent tokens (FORBIDDEN)", body = ErrorBody),
+        AuthErrors,
+        CredentialErrors,
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
     )
 )]
@@ -78,8 +79,8 @@ pub async fn issue_token(
     responses(
         (status = 200, description = "Revoked (or there was none)", body = RevokeTokenResponse),
         (status = 400, description = "Malformed agent id (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Agent tokens cannot issue or revoke agent tokens (FORBIDDEN)", body = ErrorBody),
+        AuthErrors,
+        CredentialErrors,
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
     )
 )]
@@ -106,7 +107,7 @@ pub async fn revoke_token(
     responses(
         (status = 200, description = "Online", body = AgentView),
         (status = 400, description = "\"Provider profile status is '...'\" or \"Agent is not connected via WebSocket\" (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
         (status = 503, description = "Presence store (Redis) unavailable", body = ErrorBody),
     )
@@ -130,10 +131,9 @@ pub async fn activate(
     responses(
         (status = 200, description = "Updated", body = AgentView),
         (status = 400, description = "Unknown status, or not connected (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        BodyErrors,
         (status = 503, description = "Presence store (Redis) unavailable", body = ErrorBody),
     )
 )]

@@ -10,6 +10,7 @@ use super::wallets;
 use crate::auth::principal::AdminPrincipal;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::Json;
+use crate::http::responses::{AdminErrors, AuthErrors, BodyErrors};
 use crate::idempotency::Scope;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -46,12 +47,11 @@ pub struct AdjustmentRequest {
     responses(
         (status = 200, description = "Adjusted; `balance` is the new balance", body = AdjustmentView),
         (status = 400, description = "Invalid type, amount, currency or reason (VALIDATION_ERROR, INVALID_JSON)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 402, description = "A debit larger than the balance (INSUFFICIENT_BALANCE)", body = ErrorBody),
-        (status = 403, description = "Not a marketplace admin (FORBIDDEN)", body = ErrorBody),
+        AdminErrors,
         (status = 404, description = "No such user in this marketplace (NOT_FOUND)", body = ErrorBody),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        BodyErrors,
         (status = 422, description = "Idempotency-Key reused with another body (IDEMPOTENCY_KEY_REUSED)", body = ErrorBody),
     )
 )]
@@ -82,8 +82,8 @@ pub async fn adjust(
     responses(
         (status = 200, description = "The user's balances", body = UserWalletsView),
         (status = 400, description = "Malformed id (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Not a marketplace admin (FORBIDDEN)", body = ErrorBody),
+        AuthErrors,
+        AdminErrors,
         (status = 404, description = "No such user in this marketplace (NOT_FOUND)", body = ErrorBody),
     )
 )]
@@ -107,8 +107,8 @@ pub async fn user_wallets(
     security(("bearer" = []), ("apiKey" = [])),
     responses(
         (status = 200, description = "Revenue per currency", body = RevenueListView),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Not a marketplace admin (FORBIDDEN)", body = ErrorBody),
+        AuthErrors,
+        AdminErrors,
     )
 )]
 #[get("/api/admin/ledger/revenue")]
@@ -129,8 +129,8 @@ pub async fn revenue(
     security(("bearer" = []), ("apiKey" = [])),
     responses(
         (status = 200, description = "The report", body = LedgerReportView),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Not a marketplace admin (FORBIDDEN)", body = ErrorBody),
+        AuthErrors,
+        AdminErrors,
         (status = 503, description = "The audit exceeded the statement timeout (SERVICE_UNAVAILABLE)", body = ErrorBody),
     )
 )]
@@ -150,8 +150,8 @@ pub async fn verify(
     responses(
         (status = 200, description = "The settlement", body = SettlementView),
         (status = 400, description = "Malformed id (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "Not a marketplace admin (FORBIDDEN)", body = ErrorBody),
+        AuthErrors,
+        AdminErrors,
         (status = 404, description = "Not settled, or no such session in this marketplace (NOT_FOUND)", body = ErrorBody),
     )
 )]

@@ -10,6 +10,7 @@ use crate::auth::principal::Principal;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::Json;
 use crate::http::pagination::PageQuery;
+use crate::http::responses::{AuthErrors, BodyErrors};
 use crate::idempotency::Scope;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -31,7 +32,7 @@ pub struct WalletQuery {
     responses(
         (status = 200, description = "Balances (decimal strings)", body = WalletSummaryView),
         (status = 400, description = "Currency not used by this marketplace (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
     )
 )]
 #[get("/api/billing/wallet")]
@@ -75,10 +76,9 @@ pub struct TopupRequest {
     responses(
         (status = 200, description = "Credited; `balance` is the new balance", body = TopupView),
         (status = 400, description = "Invalid amount or currency, malformed Idempotency-Key (VALIDATION_ERROR, INVALID_JSON)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 403, description = "Top-ups disabled (TOPUPS_DISABLED)", body = ErrorBody),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        BodyErrors,
         (status = 422, description = "Idempotency-Key reused with another body (IDEMPOTENCY_KEY_REUSED)", body = ErrorBody),
         (status = 429, description = "Too many top-ups (RATE_LIMITED)", body = ErrorBody),
     )
@@ -123,7 +123,7 @@ pub struct TransactionsQuery {
     responses(
         (status = 200, description = "A page of transactions", body = TransactionsPageView),
         (status = 400, description = "Invalid currency, page, limit or cursor (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
     )
 )]
 #[get("/api/billing/wallet/transactions")]

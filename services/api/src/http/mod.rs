@@ -10,4 +10,5 @@ pub mod framework_errors;
 pub mod guard;
 pub mod middleware;
 pub mod pagination;
+pub mod responses;
 pub mod seal;

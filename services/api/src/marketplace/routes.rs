@@ -9,6 +9,7 @@ use crate::agents::views::money;
 use crate::auth::principal::Principal;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::pagination::{Page, PageQuery};
+use crate::http::responses::AuthErrors;
 use crate::state::AppState;
 use crate::time_format;
 use actix_web::{delete, get, post, web};
@@ -166,7 +167,7 @@ pub struct FavoriteResult {
     responses(
         (status = 200, description = "A page of agents", body = BrowseResponse),
         (status = 400, description = "Invalid filter, sort, page, limit or cursor (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
     )
 )]
 #[get("/api/marketplace/browse")]
@@ -215,7 +216,7 @@ pub async fn browse(
     params(("slug" = String, Path, description = "Agent slug")),
     responses(
         (status = 200, description = "The agent", body = ListingView),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "No active agent with this slug (NOT_FOUND)", body = ErrorBody),
     )
 )]
@@ -237,7 +238,7 @@ pub async fn agent_detail(
     responses(
         (status = 200, description = "Favourited (`changed` false when it already was)", body = FavoriteResult),
         (status = 400, description = "Malformed id (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "No such agent in the marketplace (NOT_FOUND)", body = ErrorBody),
     )
 )]
@@ -264,7 +265,7 @@ pub async fn add_favorite(
     responses(
         (status = 200, description = "A page of favourites", body = Page<FavoriteView>),
         (status = 400, description = "Invalid page or limit (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
     )
 )]
 #[get("/api/favorites")]
@@ -303,7 +304,7 @@ pub async fn list_favorites(
     responses(
         (status = 200, description = "Removed (`changed` false when it was not a favourite)", body = FavoriteResult),
         (status = 400, description = "Malformed id (VALIDATION_ERROR)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED, INVALID_TOKEN", body = ErrorBody),
+        AuthErrors,
     )
 )]
 #[delete("/api/favorites/{agentId}")]

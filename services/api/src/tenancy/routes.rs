@@ -8,6 +8,7 @@ use crate::auth::principal::PlatformOperator;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::Json;
 use crate::http::pagination::{Page, PageQuery};
+use crate::http::responses::{AuthErrors, BodyErrors, PlatformErrors};
 use crate::state::AppState;
 use crate::time_format;
 use actix_web::{HttpResponse, get, patch, post, web};
@@ -110,11 +111,10 @@ pub struct AdminBootstrapResponse {
     responses(
         (status = 201, description = "Created", body = TenantView),
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "PLATFORM_API_DISABLED", body = ErrorBody),
+        AuthErrors,
+        PlatformErrors,
         (status = 409, description = "Slug or hostname taken (CONFLICT)", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        BodyErrors,
     )
 )]
 #[post("/api/platform/tenants")]
@@ -145,8 +145,8 @@ pub async fn create_tenant(
     responses(
         (status = 200, description = "A page of tenants", body = Page<TenantView>),
         (status = 400, description = "Invalid page or limit", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "PLATFORM_API_DISABLED", body = ErrorBody),
+        AuthErrors,
+        PlatformErrors,
     )
 )]
 #[get("/api/platform/tenants")]
@@ -171,8 +171,8 @@ pub async fn list_tenants(
     params(("slug" = String, Path, description = "Tenant slug")),
     responses(
         (status = 200, description = "The tenant", body = TenantView),
-        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "PLATFORM_API_DISABLED", body = ErrorBody),
+        AuthErrors,
+        PlatformErrors,
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
     )
 )]
@@ -196,12 +196,11 @@ pub async fn get_tenant(
     responses(
         (status = 200, description = "Updated", body = TenantView),
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "PLATFORM_API_DISABLED", body = ErrorBody),
+        AuthErrors,
+        PlatformErrors,
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
         (status = 409, description = "Hostname taken, or suspending the default tenant (CONFLICT)", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        BodyErrors,
     )
 )]
 #[patch("/api/platform/tenants/{slug}")]
@@ -233,11 +232,10 @@ pub async fn update_tenant(
         (status = 201, description = "Admin created", body = AdminBootstrapResponse),
         (status = 200, description = "Existing user promoted to admin", body = AdminBootstrapResponse),
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON, WEAK_PASSWORD", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED or INVALID_TOKEN", body = ErrorBody),
-        (status = 403, description = "PLATFORM_API_DISABLED", body = ErrorBody),
+        AuthErrors,
+        PlatformErrors,
         (status = 404, description = "NOT_FOUND", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        BodyErrors,
     )
 )]
 #[post("/api/platform/tenants/{slug}/admins")]
