@@ -5,6 +5,7 @@ pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod cidr;
 pub mod cli;
 pub mod clock;
 pub mod config;

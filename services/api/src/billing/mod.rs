@@ -4,6 +4,7 @@
 pub mod admin_routes;
 pub mod audit_repo;
 pub mod domain;
+pub mod hold_repo;
 pub mod holds;
 pub mod ledger;
 pub mod public_ids;

@@ -93,7 +93,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ),
     (
         "TRUSTED_PROXIES",
-        crate::http::client_ip::DEFAULT_TRUSTED_PROXIES,
+        crate::cidr::DEFAULT_TRUSTED_PROXIES,
         "comma-separated CIDRs of proxies whose X-Forwarded-For entries are believed (default: loopback and private ranges)",
     ),
     ("MAX_BODY_BYTES", "65536", "largest accepted request body"),
