@@ -119,7 +119,7 @@ async fn seed(app: &TestApp, n: i64) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-fn tenant() -> uuid::Uuid {
+fn tenant() -> clawrent_api::ids::TenantId {
     DEFAULT_TENANT.parse().expect("tenant id")
 }
 
@@ -192,7 +192,7 @@ fn search(text: &str) -> Filter {
 }
 
 /// A (key, id) from the middle of the data in the sort's order, as the cursor would carry it.
-async fn middle_key(app: &TestApp, sort: Sort) -> (String, uuid::Uuid) {
+async fn middle_key(app: &TestApp, sort: Sort) -> (String, clawrent_api::ids::AgentId) {
     let sql = match sort {
         Sort::Newest => {
             "SELECT published_at::text, agent_id FROM listings

@@ -6,6 +6,7 @@ use clawrent_api::agents::domain::PricingModel;
 use clawrent_api::billing::domain::{PricingTerms, Usage};
 use clawrent_api::billing::holds::{self, HoldRequest, Placed, Resolved};
 use clawrent_api::error::ApiResult;
+use clawrent_api::money::{Currency, Money};
 use clawrent_api::tenancy::domain::Tenant;
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -73,7 +74,7 @@ impl TestApp {
         terms: PricingTerms,
     ) -> ApiResult<Placed> {
         let req = HoldRequest {
-            session_id: session,
+            session_id: session.into(),
             consumer_id: consumer.id.parse().expect("uuid"),
             provider_id: provider.id.parse().expect("uuid"),
             terms,
@@ -93,14 +94,21 @@ impl TestApp {
     ) -> ApiResult<Resolved> {
         let now = self.state.clock.now();
         clawrent_api::in_transaction!(self.state.db, |conn| holds::settle(
-            conn, tenant, session, usage, now
+            conn,
+            tenant,
+            session.into(),
+            usage,
+            now
         ))
     }
 
     pub async fn void(&self, tenant: &Tenant, session: Uuid) -> ApiResult<Resolved> {
         let now = self.state.clock.now();
         clawrent_api::in_transaction!(self.state.db, |conn| holds::void(
-            conn, tenant, session, now
+            conn,
+            tenant,
+            session.into(),
+            now
         ))
     }
 }
@@ -108,7 +116,9 @@ impl TestApp {
 pub fn terms(model: PricingModel, price: &str, currency: &str) -> PricingTerms {
     PricingTerms {
         model,
-        unit_price: dec(price),
-        currency: currency.to_owned(),
+        unit_price: Money::new(
+            dec(price),
+            Currency::parse(currency).expect("a currency code"),
+        ),
     }
 }

@@ -13,6 +13,8 @@ use clawrent_api::agents::domain::PricingModel;
 use clawrent_api::billing::domain::{HoldLimits, PricingTerms, Usage};
 use clawrent_api::billing::{holds, wallets};
 use clawrent_api::config::Settings;
+use clawrent_api::ids::SessionId;
+use clawrent_api::money::{Currency, Money};
 use clawrent_api::tenancy::domain::Tenant;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
@@ -153,7 +155,7 @@ async fn pairs(pool: &PgPool, tenant: &Tenant, n: usize) -> anyhow::Result<Vec<(
         }
         let mut conn = pool.acquire().await?;
         let amount = Decimal::from(1_000_000);
-        wallets::topup(&mut conn, tenant, ids[0], amount, "USD", now)
+        wallets::topup(&mut conn, tenant, ids[0].into(), &usd(amount), now)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         out.push((ids[0], ids[1]));
@@ -163,13 +165,12 @@ async fn pairs(pool: &PgPool, tenant: &Tenant, n: usize) -> anyhow::Result<Vec<(
 
 async fn place(pool: &PgPool, tenant: &Tenant, pair: (Uuid, Uuid)) -> anyhow::Result<Uuid> {
     let req = holds::HoldRequest {
-        session_id: Uuid::now_v7(),
-        consumer_id: pair.0,
-        provider_id: pair.1,
+        session_id: SessionId::new_v7(),
+        consumer_id: pair.0.into(),
+        provider_id: pair.1.into(),
         terms: PricingTerms {
             model: PricingModel::PerMinute,
-            unit_price: Decimal::new(10, 2),
-            currency: "USD".into(),
+            unit_price: usd(Decimal::new(10, 2)),
         },
     };
     let now = chrono::Utc::now();
@@ -177,7 +178,7 @@ async fn place(pool: &PgPool, tenant: &Tenant, pair: (Uuid, Uuid)) -> anyhow::Re
         conn, tenant, &req, LIMITS, now
     ))
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(req.session_id)
+    Ok(req.session_id.as_uuid())
 }
 
 async fn settle(pool: &PgPool, tenant: &Tenant, session: Uuid) -> anyhow::Result<()> {
@@ -187,7 +188,11 @@ async fn settle(pool: &PgPool, tenant: &Tenant, session: Uuid) -> anyhow::Result
     };
     let now = chrono::Utc::now();
     let resolved = clawrent_api::in_transaction!(pool, |conn| holds::settle(
-        conn, tenant, session, usage, now
+        conn,
+        tenant,
+        session.into(),
+        usage,
+        now
     ))
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     if resolved.replayed {
@@ -384,4 +389,8 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(&path, updated)?;
     println!("{table}");
     Ok(())
+}
+
+fn usd(amount: Decimal) -> Money {
+    Money::new(amount, Currency::parse("USD").expect("a currency code"))
 }

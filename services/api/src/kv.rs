@@ -1,9 +1,9 @@
 //! Redis: one multiplexed, auto-reconnecting command connection per replica, and tenant-scoped keys.
 
 use crate::config::Settings;
+use crate::ids::TenantId;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
-use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct Redis {
@@ -42,7 +42,7 @@ impl Redis {
         key
     }
 
-    pub fn tenant_key(&self, tenant: Uuid, parts: &[&str]) -> String {
+    pub fn tenant_key(&self, tenant: TenantId, parts: &[&str]) -> String {
         let mut key = format!("{}:{}", self.prefix, tenant);
         for part in parts {
             key.push(':');

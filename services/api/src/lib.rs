@@ -14,6 +14,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod idempotency;
+pub mod ids;
 pub mod kv;
 pub mod mail;
 pub mod marketplace;

@@ -5,7 +5,75 @@
 
 use crate::error::{ApiError, ApiResult};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// A currency code: three uppercase ASCII letters (`"CNY"`), as the database's checks require.
+/// Stored and sent as the plain code.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type,
+)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct Currency(String);
+
+impl Currency {
+    /// `None` unless `code` is three uppercase ASCII letters.
+    pub fn parse(code: &str) -> Option<Self> {
+        (code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()))
+            .then(|| Self(code.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for Currency {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Currency {}
+
+/// An exact amount in one currency: what the billing API moves. Amounts are never negative
+/// here; the direction of a movement is the caller's (a debit, a refund).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    pub amount: Decimal,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(amount: Decimal, currency: Currency) -> Self {
+        Self { amount, currency }
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        Self::new(Decimal::ZERO, currency)
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", format_amount(self.amount), self.currency)
+    }
+}
 
 /// The bounds of a money field: how small, how large, how many decimals.
 #[derive(Debug, Clone, Copy)]
@@ -115,4 +183,35 @@ pub fn format_exact(amount: Decimal) -> String {
     let mut value = amount;
     value.rescale(4);
     value.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_currency_is_three_uppercase_letters() {
+        assert_eq!(
+            Currency::parse("CNY").map(|c| c.to_string()),
+            Some("CNY".into())
+        );
+        for bad in ["", "usd", "US", "USDT", "U$D", "ÜSD"] {
+            assert!(Currency::parse(bad).is_none(), "{bad:?}");
+        }
+        let usd = Currency::parse("USD").expect("valid in this test");
+        assert_eq!(
+            serde_json::to_value(&usd).expect("valid in this test"),
+            serde_json::json!("USD")
+        );
+    }
+
+    #[test]
+    fn money_shows_its_amount_and_currency() {
+        let five = Money::new(
+            Decimal::new(500, 2),
+            Currency::parse("USD").expect("valid in this test"),
+        );
+        assert_eq!(five.to_string(), "5.00 USD");
+        assert_eq!(Money::zero(five.currency.clone()).amount, Decimal::ZERO);
+    }
 }

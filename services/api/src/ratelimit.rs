@@ -12,9 +12,9 @@
 
 use crate::config::{Rate, RateLimits};
 use crate::error::{ApiError, ApiResult};
+use crate::ids::TenantId;
 use crate::kv::Redis;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 // INCR then set the expiry on the first hit; returns the count and the milliseconds left.
 const COUNT: &str = r"
@@ -39,7 +39,7 @@ pub enum Scope {
     /// One bucket across all tenants (client IPs).
     Global,
     /// One bucket per tenant (accounts, emails, users).
-    Tenant(Uuid),
+    Tenant(TenantId),
 }
 
 #[derive(Clone)]
@@ -132,7 +132,7 @@ impl RateLimiter {
     pub fn login<'a>(
         &'a self,
         limits: &'a RateLimits,
-        tenant: Uuid,
+        tenant: TenantId,
         email: &'a str,
         ip: &'a str,
     ) -> LoginAttempt<'a> {

@@ -135,11 +135,11 @@ async fn the_ledger_stays_exact_under_a_hammer_of_concurrent_money_movements() {
         if sessions >= 150 {
             // Topping the plan up with flat sessions that are always settled.
             plan.terms.model = PricingModel::PerSession;
-            plan.terms.unit_price = cents(rng.range(300, 1_200));
+            plan.terms.unit_price.amount = cents(rng.range(300, 1_200));
             plan.close = Close::Settle;
         }
         if flat_settled(&plan) {
-            sure_demand += plan.terms.unit_price;
+            sure_demand += plan.terms.unit_price.amount;
         }
         ops.push(Op::Session(plan));
         sessions += 1;

@@ -33,8 +33,8 @@ fn expected(terms: &PricingTerms, limits: HoldLimits, usage: Usage, rate: Decima
         PricingModel::PerToken => usage.tokens,
     };
     let units = used.min(max_units);
-    let hold = terms.unit_price * Decimal::from(max_units);
-    let charge = terms.unit_price * Decimal::from(units);
+    let hold = terms.unit_price.amount * Decimal::from(max_units);
+    let charge = terms.unit_price.amount * Decimal::from(units);
     let fee = (charge * rate).round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven);
     Expected {
         hold,
@@ -174,7 +174,7 @@ impl Book {
     fn session(&mut self, ctx: &Ctx<'_>, s: SessionDone) {
         let plan = &s.plan;
         let sid = plan.id;
-        let currency = plan.terms.currency.clone();
+        let currency = plan.terms.unit_price.currency.to_string();
         let rate = ctx.tenant.fee_rate;
         self.n.hold_calls += s.placed.len();
         let mut fresh_hold = None;
@@ -212,7 +212,7 @@ impl Book {
         };
         self.held_sessions += 1;
         let exp_hold = expected(&plan.terms, ctx.limits, Usage::default(), rate).hold;
-        if hold.amount != exp_hold || hold.consumer_id != ctx.user_ids[plan.consumer] {
+        if hold.amount != exp_hold || hold.consumer_id != ctx.user_ids[plan.consumer].into() {
             self.violation(format!(
                 "session {sid}: hold {} expected {exp_hold}",
                 hold.amount

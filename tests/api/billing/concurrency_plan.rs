@@ -8,6 +8,7 @@ use clawrent_api::agents::domain::PricingModel;
 use clawrent_api::billing::domain::{HoldLimits, PricingTerms, Usage};
 use clawrent_api::billing::holds::{Placed, Resolved};
 use clawrent_api::error::ApiResult;
+use clawrent_api::money::{Currency, Money};
 use clawrent_api::tenancy::domain::Tenant;
 use futures_util::StreamExt;
 use futures_util::future::join_all;
@@ -303,8 +304,7 @@ pub(super) fn session_plan(
         provider,
         terms: PricingTerms {
             model,
-            unit_price,
-            currency: currency.to_owned(),
+            unit_price: Money::new(unit_price, Currency::parse(currency).expect("a code")),
         },
         usage: u1,
         usage2: u2,
@@ -333,8 +333,10 @@ pub(super) fn mirror_plan(
         provider,
         terms: PricingTerms {
             model: PricingModel::PerMinute,
-            unit_price: cents(rng.range(1, 5)),
-            currency: currency.to_owned(),
+            unit_price: Money::new(
+                cents(rng.range(1, 5)),
+                Currency::parse(currency).expect("a code"),
+            ),
         },
         usage: u1,
         usage2: u2,

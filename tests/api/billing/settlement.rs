@@ -87,7 +87,7 @@ async fn run_case(
     case: &Case,
 ) -> SettlementRow {
     let name = case.name;
-    let currency = case.terms.currency.clone();
+    let currency = case.terms.unit_price.currency.to_string();
     let cur = Some(currency.as_str());
     let consumer_before = app.balance(consumer, cur).await;
     let provider_before = app.balance(provider, cur).await;
@@ -127,7 +127,7 @@ async fn run_case(
     assert_eq!(s.provider_income + s.platform_fee, s.amount, "{name}");
     assert_eq!(s.amount + s.refund, placed.hold.amount, "{name}");
     assert_eq!(s.fee_rate, tenant.fee_rate, "{name}");
-    assert_eq!(s.currency, currency, "{name}");
+    assert_eq!(s.currency.as_str(), currency, "{name}");
 
     assert_eq!(
         app.balance(consumer, cur).await,
@@ -156,7 +156,7 @@ async fn run_case(
         "{name}: the settlements row"
     );
     assert_eq!(
-        fee_posted(app, s.entry_id).await,
+        fee_posted(app, s.entry_id.into()).await,
         dec(case.fee),
         "{name}: the fee posting"
     );

@@ -298,7 +298,7 @@ async fn the_verifier_names_each_kind_of_corruption_and_where_it_is() {
         .expect("wallet");
 
         // Act
-        let broken = corruption.apply(&app, tenant, &user, &wallet).await;
+        let broken = corruption.apply(&app, tenant.into(), &user, &wallet).await;
         let report = verify(&app, &admin).await;
 
         // Assert

@@ -107,7 +107,11 @@ impl TestApp {
     /// WebSocket endpoint comes with the sessions issue; presence is its Redis key).
     pub async fn set_connected(&self, tenant: uuid::Uuid, agent: &str, connected: bool) {
         let agent: uuid::Uuid = agent.parse().expect("agent id");
-        let key = clawrent_api::realtime::presence::agent_key(&self.state.redis, tenant, agent);
+        let key = clawrent_api::realtime::presence::agent_key(
+            &self.state.redis,
+            tenant.into(),
+            agent.into(),
+        );
         let client = redis::Client::open(redis_url()).expect("redis url");
         let mut conn = client
             .get_multiplexed_async_connection()

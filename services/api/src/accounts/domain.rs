@@ -1,10 +1,10 @@
 //! Account value types, each built only through `parse`.
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ids::{TenantId, UserId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, sqlx::Type)]
 #[sqlx(type_name = "user_role", rename_all = "lowercase")]
@@ -29,8 +29,8 @@ impl UserRole {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
+    pub id: UserId,
+    pub tenant_id: TenantId,
     pub email: String,
     pub name: String,
     pub password_hash: String,

@@ -2,9 +2,9 @@
 //! Runtime-checked queries (see tenancy/repo.rs for why); all are exercised by the black-box tests.
 
 use super::domain::{User, UserRole};
+use crate::ids::{ApiKeyId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 const USER_COLUMNS: &str =
     "id, tenant_id, email::text AS email, name, password_hash, role, email_verified_at, created_at";
@@ -12,8 +12,8 @@ const USER_COLUMNS: &str =
 #[tracing::instrument(name = "db.user_by_id", skip(conn))]
 pub async fn find_user(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    id: Uuid,
+    tenant: TenantId,
+    id: UserId,
 ) -> sqlx::Result<Option<User>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2"
@@ -27,7 +27,7 @@ pub async fn find_user(
 #[tracing::instrument(name = "db.user_by_email", skip(conn, email))]
 pub async fn find_user_by_email(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     email: &str,
 ) -> sqlx::Result<Option<User>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -40,7 +40,7 @@ pub async fn find_user_by_email(
 }
 
 pub struct NewUser<'a> {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: &'a str,
     pub name: &'a str,
     pub password_hash: &'a str,
@@ -53,7 +53,7 @@ pub struct NewUser<'a> {
 #[tracing::instrument(name = "db.user_insert", skip_all)]
 pub async fn insert_user(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     u: NewUser<'_>,
 ) -> sqlx::Result<User> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -76,8 +76,8 @@ pub async fn insert_user(
 #[tracing::instrument(name = "db.user_set_role", skip(conn))]
 pub async fn set_role(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    id: Uuid,
+    tenant: TenantId,
+    id: UserId,
     role: UserRole,
     now: DateTime<Utc>,
 ) -> sqlx::Result<User> {
@@ -95,8 +95,8 @@ pub async fn set_role(
 #[tracing::instrument(name = "db.user_set_password_hash", skip(conn, hash))]
 pub async fn set_password_hash(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    id: Uuid,
+    tenant: TenantId,
+    id: UserId,
     hash: &str,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2")
@@ -120,7 +120,7 @@ pub struct Verification {
 #[tracing::instrument(name = "db.verification_lock", skip(conn, email))]
 pub async fn lock_verification(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     email: &str,
 ) -> sqlx::Result<Option<Verification>> {
     sqlx::query_as(
@@ -137,7 +137,7 @@ pub async fn lock_verification(
 #[tracing::instrument(name = "db.verification_upsert", skip(conn, email, code_hash))]
 pub async fn upsert_verification(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     email: &str,
     code_hash: &[u8],
     sent_at: DateTime<Utc>,
@@ -162,7 +162,7 @@ pub async fn upsert_verification(
 #[tracing::instrument(name = "db.verification_failed_attempt", skip(conn, email))]
 pub async fn count_failed_attempt(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     email: &str,
 ) -> sqlx::Result<i32> {
     sqlx::query_scalar(
@@ -177,7 +177,7 @@ pub async fn count_failed_attempt(
 #[tracing::instrument(name = "db.verification_delete", skip(conn, email))]
 pub async fn delete_verification(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     email: &str,
 ) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM email_verifications WHERE tenant_id = $1 AND email = $2")
@@ -190,7 +190,7 @@ pub async fn delete_verification(
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct ApiKeyRow {
-    pub id: Uuid,
+    pub id: ApiKeyId,
     pub name: String,
     pub prefix: String,
     pub created_at: DateTime<Utc>,
@@ -198,8 +198,8 @@ pub struct ApiKeyRow {
 }
 
 pub struct NewApiKey<'a> {
-    pub id: Uuid,
-    pub user: Uuid,
+    pub id: ApiKeyId,
+    pub user: UserId,
     pub name: &'a str,
     pub prefix: &'a str,
     pub key_hash: &'a [u8],
@@ -209,7 +209,7 @@ pub struct NewApiKey<'a> {
 #[tracing::instrument(name = "db.api_key_insert", skip_all)]
 pub async fn insert_api_key(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     k: NewApiKey<'_>,
 ) -> sqlx::Result<ApiKeyRow> {
     sqlx::query_as(
@@ -232,8 +232,8 @@ pub async fn insert_api_key(
 #[tracing::instrument(name = "db.api_key_list", skip(conn))]
 pub async fn list_api_keys(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
+    tenant: TenantId,
+    user: UserId,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ApiKeyRow>, i64)> {
@@ -262,9 +262,9 @@ pub async fn list_api_keys(
 #[tracing::instrument(name = "db.api_key_revoke", skip(conn))]
 pub async fn revoke_api_key(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
-    id: Uuid,
+    tenant: TenantId,
+    user: UserId,
+    id: ApiKeyId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
@@ -281,8 +281,8 @@ pub async fn revoke_api_key(
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct ApiKeyOwner {
-    pub key_id: Uuid,
-    pub user_id: Uuid,
+    pub key_id: ApiKeyId,
+    pub user_id: UserId,
     pub role: UserRole,
 }
 
@@ -290,7 +290,7 @@ pub struct ApiKeyOwner {
 #[tracing::instrument(name = "db.api_key_authenticate", skip(conn, key_hash))]
 pub async fn authenticate_api_key(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     key_hash: &[u8],
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<ApiKeyOwner>> {

@@ -9,6 +9,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Json, OptionalJson, client_ip};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::responses::{AuthErrors, BodyErrors, CredentialErrors};
+use crate::ids::{ApiKeyId, TenantId, UserId};
 use crate::state::AppState;
 use crate::tenancy::resolve::CurrentTenant;
 use crate::time_format;
@@ -16,7 +17,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Deserialize, ToSchema)]
 pub struct SendVerificationRequest {
@@ -71,7 +71,8 @@ pub struct LoginResponse {
 
 #[derive(Serialize, ToSchema)]
 pub struct TenantSummary {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: TenantId,
     pub slug: String,
     pub name: String,
 }
@@ -79,7 +80,8 @@ pub struct TenantSummary {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MeResponse {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: UserRole,
@@ -99,7 +101,8 @@ pub struct CreateApiKeyRequest {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyView {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: ApiKeyId,
     pub name: String,
     /// The first characters of the key, to recognise it.
     #[schema(example = "clr_AbCdEfGh")]
@@ -343,7 +346,7 @@ pub async fn list_api_keys(
 pub async fn revoke_api_key(
     state: web::Data<AppState>,
     CredentialManager(principal): CredentialManager,
-    id: web::Path<Uuid>,
+    id: web::Path<ApiKeyId>,
 ) -> ApiResult<web::Json<SuccessResponse>> {
     service::revoke_api_key(&state, &principal, id.into_inner()).await?;
     Ok(web::Json(SuccessResponse { success: true }))

@@ -7,13 +7,13 @@ use crate::auth::principal::Principal;
 use crate::auth::tokens::{self, DISPLAY_PREFIX_LEN};
 use crate::error::{ApiError, ApiResult, ErrorCode, OnConstraint};
 use crate::http::pagination::PageRequest;
+use crate::ids::{ApiKeyId, TenantId, UserId};
 use crate::mail::OutgoingMail;
 use crate::ratelimit::Scope;
 use crate::state::AppState;
 use crate::tenancy::domain::Tenant;
 use chrono::Duration;
 use rand::RngExt as _;
-use uuid::Uuid;
 
 pub const CODE_TTL_MINUTES: i64 = 10;
 pub const MAX_CODE_ATTEMPTS: i32 = 5;
@@ -25,7 +25,7 @@ fn email_taken() -> ApiError {
     )
 }
 
-fn code_hash(state: &AppState, tenant: Uuid, email: &Email, code: &str) -> Vec<u8> {
+fn code_hash(state: &AppState, tenant: TenantId, email: &Email, code: &str) -> Vec<u8> {
     tokens::hmac_sha256(
         &state.code_key,
         &[&tenant.to_string(), email.as_str(), code],
@@ -183,7 +183,7 @@ pub async fn register(
         &mut tx,
         tenant.id,
         NewUser {
-            id: Uuid::now_v7(),
+            id: UserId::new_v7(),
             email: email.as_str(),
             name: name.as_str(),
             password_hash: &password_hash,
@@ -210,8 +210,8 @@ pub async fn register(
 
 async fn insert_api_key(
     conn: &mut sqlx::PgConnection,
-    tenant: Uuid,
-    user: Uuid,
+    tenant: TenantId,
+    user: UserId,
     name: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<(repo::ApiKeyRow, String)> {
@@ -220,7 +220,7 @@ async fn insert_api_key(
         conn,
         tenant,
         NewApiKey {
-            id: Uuid::now_v7(),
+            id: ApiKeyId::new_v7(),
             user,
             name,
             prefix: &key[..DISPLAY_PREFIX_LEN],
@@ -325,7 +325,11 @@ pub async fn list_api_keys(
 }
 
 /// Revokes one of the caller's keys; another user's key, or an unknown one, is 404.
-pub async fn revoke_api_key(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<()> {
+pub async fn revoke_api_key(
+    state: &AppState,
+    principal: &Principal,
+    id: ApiKeyId,
+) -> ApiResult<()> {
     let mut conn = state.db.acquire().await?;
     let revoked = repo::revoke_api_key(
         &mut conn,
@@ -347,7 +351,7 @@ pub async fn revoke_api_key(state: &AppState, principal: &Principal, id: Uuid) -
 #[tracing::instrument(name = "accounts.create_or_promote_admin", skip_all)]
 pub async fn create_or_promote_admin(
     state: &AppState,
-    tenant: Uuid,
+    tenant: TenantId,
     email: &str,
     password: &str,
     name: &str,
@@ -371,7 +375,7 @@ pub async fn create_or_promote_admin(
         &mut conn,
         tenant,
         NewUser {
-            id: Uuid::now_v7(),
+            id: UserId::new_v7(),
             email: email.as_str(),
             name: name.as_str(),
             password_hash: &hash,
@@ -388,8 +392,8 @@ pub async fn create_or_promote_admin(
 /// 404 unless `user` is a user of `tenant`: for other contexts, inside their own transaction.
 pub async fn require_user(
     conn: &mut sqlx::PgConnection,
-    tenant: Uuid,
-    user: Uuid,
+    tenant: TenantId,
+    user: UserId,
 ) -> ApiResult<()> {
     repo::find_user(conn, tenant, user)
         .await?

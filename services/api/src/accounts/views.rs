@@ -1,13 +1,14 @@
 //! Account shapes other contexts show (the tenant admin bootstrap returns a user summary).
 
 use super::domain::{User, UserRole};
+use crate::ids::UserId;
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Serialize, ToSchema)]
 pub struct UserSummary {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: UserRole,

@@ -8,6 +8,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::OptionalJson;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::responses::{AdminErrors, AuthErrors, BodyErrors};
+use crate::ids::AgentId;
 use crate::state::AppState;
 use actix_web::{get, post, web};
 use serde::Deserialize;
@@ -86,7 +87,7 @@ pub async fn list_providers(
 async fn decide(
     state: &AppState,
     admin: &crate::auth::principal::Principal,
-    agent_id: Uuid,
+    agent_id: AgentId,
     action: ReviewAction,
     body: Option<ReviewRequest>,
 ) -> ApiResult<web::Json<AgentView>> {
@@ -117,7 +118,7 @@ macro_rules! review_endpoint {
         pub async fn $fn(
             state: web::Data<AppState>,
             AdminPrincipal(admin): AdminPrincipal,
-            agent_id: web::Path<Uuid>,
+            agent_id: web::Path<AgentId>,
             OptionalJson(body): OptionalJson<ReviewRequest>,
         ) -> ApiResult<web::Json<AgentView>> {
             decide(&state, &admin, agent_id.into_inner(), $action, body).await

@@ -12,6 +12,7 @@ use crate::audit::{self, AuditEntry};
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::PageRequest;
+use crate::ids::AgentId;
 use crate::marketplace::listing;
 use crate::money::parse_price;
 use crate::state::AppState;
@@ -116,7 +117,7 @@ fn resolve_terms(
 pub async fn submit(
     state: &AppState,
     principal: &Principal,
-    id: Uuid,
+    id: AgentId,
     input: TermsInput,
 ) -> ApiResult<(AgentRow, ProfileRow)> {
     let tenant = principal.tenant_id();
@@ -136,7 +137,7 @@ pub async fn submit(
 pub async fn review(
     state: &AppState,
     admin: &Principal,
-    agent_id: Uuid,
+    agent_id: AgentId,
     action: ReviewAction,
     reason: Option<String>,
 ) -> ApiResult<(AgentRow, ProfileRow)> {
@@ -187,7 +188,7 @@ pub async fn review(
             actor: admin.user_id,
             action: action.as_str(),
             target_type: "provider_profile",
-            target: agent_id,
+            target: agent_id.into(),
             reason: reason.as_deref(),
             from_status: Some(current.status.as_str()),
             to_status: Some(to.as_str()),

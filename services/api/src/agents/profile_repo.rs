@@ -4,14 +4,14 @@
 use super::domain::{
     ApprovalMode, HostingType, PricingModel, ProfileStatus, SlotAssignmentMode, TransparencyLevel,
 };
+use crate::ids::{AgentId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProfileRow {
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     pub status: ProfileStatus,
     pub pricing_model: PricingModel,
     pub price_amount: Decimal,
@@ -44,8 +44,8 @@ const PROFILE_COLUMNS: &str = "agent_id, status, pricing_model, price_amount, cu
 #[tracing::instrument(name = "db.profile_find", skip(conn))]
 pub async fn find_profile(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    agent: Uuid,
+    tenant: TenantId,
+    agent: AgentId,
 ) -> sqlx::Result<Option<ProfileRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {PROFILE_COLUMNS} FROM provider_profiles WHERE tenant_id = $1 AND agent_id = $2"
@@ -60,8 +60,8 @@ pub async fn find_profile(
 #[tracing::instrument(name = "db.profile_find_many", skip(conn, agents))]
 pub async fn find_profiles(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    agents: &[Uuid],
+    tenant: TenantId,
+    agents: &[AgentId],
 ) -> sqlx::Result<Vec<ProfileRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {PROFILE_COLUMNS} FROM provider_profiles WHERE tenant_id = $1 AND agent_id = ANY($2)"
@@ -92,8 +92,8 @@ pub struct ProfileTerms {
 #[tracing::instrument(name = "db.profile_submit", skip(conn, t))]
 pub async fn submit_profile(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    agent: Uuid,
+    tenant: TenantId,
+    agent: AgentId,
     t: &ProfileTerms,
     status: ProfileStatus,
     now: DateTime<Utc>,
@@ -137,11 +137,11 @@ pub async fn submit_profile(
 #[tracing::instrument(name = "db.profile_review", skip(conn, reason))]
 pub async fn review_profile(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    agent: Uuid,
+    tenant: TenantId,
+    agent: AgentId,
     status: ProfileStatus,
     reason: Option<&str>,
-    reviewer: Uuid,
+    reviewer: UserId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<ProfileRow> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -164,7 +164,7 @@ pub struct ReviewItem {
     pub profile: ProfileRow,
     pub name: String,
     pub slug: String,
-    pub owner_id: Uuid,
+    pub owner_id: UserId,
     pub owner_email: String,
 }
 
@@ -172,7 +172,7 @@ pub struct ReviewItem {
 #[tracing::instrument(name = "db.profile_review_queue", skip(conn))]
 pub async fn list_for_review(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     status: Option<ProfileStatus>,
     limit: i64,
     offset: i64,

@@ -2,16 +2,16 @@
 
 use super::domain::{AgentRoles, Capability, OnlineStatus};
 use crate::accounts::domain::UserRole;
+use crate::ids::{AgentId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use sqlx::types::Json;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AgentRow {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub owner_id: Uuid,
+    pub id: AgentId,
+    pub tenant_id: TenantId,
+    pub owner_id: UserId,
     pub name: String,
     pub slug: String,
     pub description: String,
@@ -30,8 +30,8 @@ const AGENT_COLUMNS: &str = "id, tenant_id, owner_id, name, slug, description, l
      required_permissions, roles, online_status, token_prefix, token_created_at, created_at, updated_at";
 
 pub struct NewAgent<'a> {
-    pub id: Uuid,
-    pub owner: Uuid,
+    pub id: AgentId,
+    pub owner: UserId,
     pub name: &'a str,
     pub slug: &'a str,
     pub description: &'a str,
@@ -45,7 +45,7 @@ pub struct NewAgent<'a> {
 #[tracing::instrument(name = "db.agent_insert", skip_all)]
 pub async fn insert_agent(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     a: NewAgent<'_>,
 ) -> sqlx::Result<AgentRow> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -70,8 +70,8 @@ pub async fn insert_agent(
 #[tracing::instrument(name = "db.agent_find", skip(conn))]
 pub async fn find_agent(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    id: Uuid,
+    tenant: TenantId,
+    id: AgentId,
 ) -> sqlx::Result<Option<AgentRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {AGENT_COLUMNS} FROM agents WHERE tenant_id = $1 AND id = $2"
@@ -86,8 +86,8 @@ pub async fn find_agent(
 #[tracing::instrument(name = "db.agent_lock", skip(conn))]
 pub async fn lock_agent(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    id: Uuid,
+    tenant: TenantId,
+    id: AgentId,
 ) -> sqlx::Result<Option<AgentRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {AGENT_COLUMNS} FROM agents WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
@@ -102,8 +102,8 @@ pub async fn lock_agent(
 #[tracing::instrument(name = "db.agent_list_owned", skip(conn))]
 pub async fn list_owned(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    owner: Uuid,
+    tenant: TenantId,
+    owner: UserId,
     roles: Option<AgentRoles>,
     limit: i64,
     offset: i64,
@@ -141,8 +141,8 @@ pub struct AgentChanges<'a> {
 #[tracing::instrument(name = "db.agent_update", skip(conn, c))]
 pub async fn update_agent(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    id: Uuid,
+    tenant: TenantId,
+    id: AgentId,
     c: AgentChanges<'_>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<AgentRow> {
@@ -169,8 +169,8 @@ pub async fn update_agent(
 #[tracing::instrument(name = "db.agent_set_roles", skip(conn))]
 pub async fn set_roles(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    id: Uuid,
+    tenant: TenantId,
+    id: AgentId,
     roles: AgentRoles,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE agents SET roles = $3 WHERE tenant_id = $1 AND id = $2")
@@ -186,8 +186,8 @@ pub async fn set_roles(
 #[tracing::instrument(name = "db.owner_promote_both", skip(conn))]
 pub async fn promote_owner_to_both(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    owner: Uuid,
+    tenant: TenantId,
+    owner: UserId,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET role = 'both' WHERE tenant_id = $1 AND id = $2 AND role IN ('consumer', 'provider')")
         .bind(tenant)
@@ -200,8 +200,8 @@ pub async fn promote_owner_to_both(
 #[tracing::instrument(name = "db.agent_set_online_status", skip(conn))]
 pub async fn set_online_status(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    id: Uuid,
+    tenant: TenantId,
+    id: AgentId,
     status: OnlineStatus,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE agents SET online_status = $3 WHERE tenant_id = $1 AND id = $2")
@@ -223,8 +223,8 @@ pub async fn set_online_status(
 #[tracing::instrument(name = "db.agent_set_token", skip(conn, hash))]
 pub async fn set_token(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    id: Uuid,
+    tenant: TenantId,
+    id: AgentId,
     hash: Option<&[u8]>,
     prefix: Option<&str>,
     now: Option<DateTime<Utc>>,
@@ -244,15 +244,15 @@ pub async fn set_token(
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct TokenOwner {
-    pub agent_id: Uuid,
-    pub owner_id: Uuid,
+    pub agent_id: AgentId,
+    pub owner_id: UserId,
     pub role: UserRole,
 }
 
 #[tracing::instrument(name = "db.agent_by_token", skip(conn, hash))]
 pub async fn find_by_token(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     hash: &[u8],
 ) -> sqlx::Result<Option<TokenOwner>> {
     sqlx::query_as(
@@ -269,7 +269,7 @@ pub async fn find_by_token(
 #[tracing::instrument(name = "db.agent_by_slug", skip(conn))]
 pub async fn find_by_slug(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     slug: &str,
 ) -> sqlx::Result<Option<AgentRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -9,11 +9,11 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Json, OptionalJson};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::responses::{AuthErrors, BodyErrors};
+use crate::ids::AgentId;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -211,7 +211,7 @@ pub async fn me_agent(
 pub async fn get_agent(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<AgentId>,
 ) -> ApiResult<web::Json<AgentView>> {
     let (agent, profile) = service::get(&state, &principal, id.into_inner()).await?;
     Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
@@ -236,7 +236,7 @@ pub async fn get_agent(
 pub async fn update_agent(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<AgentId>,
     Json(body): Json<UpdateAgentRequest>,
 ) -> ApiResult<web::Json<AgentView>> {
     let patch = AgentPatch {
@@ -250,70 +250,49 @@ pub async fn update_agent(
     Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
 }
 
-async fn submit(
-    state: &AppState,
-    principal: &Principal,
-    id: Uuid,
-    body: Option<ProviderTermsRequest>,
-) -> ApiResult<AgentView> {
-    let (agent, profile) =
-        service::submit(state, principal, id, body.unwrap_or_default().into()).await?;
-    Ok(AgentView::new(&agent, Some(&profile)))
+/// `publish` and `apply-provider` are one operation under two paths (the clients use both):
+/// submit the agent for review with optional provider terms, answer the agent with its profile.
+macro_rules! submit_for_review {
+    ($(#[$doc:meta])* $name:ident, $path:tt) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            tag = "agents",
+            security(("bearer" = []), ("apiKey" = [])),
+            params(("id" = Uuid, Path, description = "Agent id")),
+            request_body(content = Option<ProviderTermsRequest>, description = "Optional provider terms"),
+            responses(
+                (status = 200, description = "Submitted; the profile is `pending_review`", body = AgentView),
+                (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
+                AuthErrors,
+                (status = 404, description = "NOT_FOUND", body = ErrorBody),
+                (status = 409, description = "Suspended profiles cannot be resubmitted (CONFLICT)", body = ErrorBody),
+                BodyErrors,
+            )
+        )]
+        #[post($path)]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            principal: Principal,
+            id: web::Path<AgentId>,
+            OptionalJson(body): OptionalJson<ProviderTermsRequest>,
+        ) -> ApiResult<web::Json<AgentView>> {
+            let terms = body.unwrap_or_default().into();
+            let (agent, profile) = service::submit(&state, &principal, id.into_inner(), terms).await?;
+            Ok(web::Json(AgentView::new(&agent, Some(&profile))))
+        }
+    };
 }
 
-/// Publish the agent for review (status `pending_review`); the body is optional.
-#[utoipa::path(
-    tag = "agents",
-    security(("bearer" = []), ("apiKey" = [])),
-    params(("id" = Uuid, Path, description = "Agent id")),
-    request_body(content = Option<ProviderTermsRequest>, description = "Optional provider terms"),
-    responses(
-        (status = 200, description = "Submitted; `status` is `pending_review`", body = AgentView),
-        (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
-        AuthErrors,
-        (status = 404, description = "NOT_FOUND", body = ErrorBody),
-        (status = 409, description = "Suspended profiles cannot be resubmitted (CONFLICT)", body = ErrorBody),
-        BodyErrors,
-    )
-)]
-#[post("/api/agents/{id}/publish")]
-pub async fn publish(
-    state: web::Data<AppState>,
-    principal: Principal,
-    id: web::Path<Uuid>,
-    OptionalJson(body): OptionalJson<ProviderTermsRequest>,
-) -> ApiResult<web::Json<AgentView>> {
-    Ok(web::Json(
-        submit(&state, &principal, id.into_inner(), body).await?,
-    ))
-}
-
-/// Apply as a provider with full control of the terms; returns the full profile.
-#[utoipa::path(
-    tag = "agents",
-    security(("bearer" = []), ("apiKey" = [])),
-    params(("id" = Uuid, Path, description = "Agent id")),
-    request_body(content = Option<ProviderTermsRequest>, description = "Provider terms"),
-    responses(
-        (status = 200, description = "Submitted; the profile is `pending_review`", body = AgentView),
-        (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
-        AuthErrors,
-        (status = 404, description = "NOT_FOUND", body = ErrorBody),
-        (status = 409, description = "Suspended profiles cannot be resubmitted (CONFLICT)", body = ErrorBody),
-        BodyErrors,
-    )
-)]
-#[post("/api/agents/{id}/apply-provider")]
-pub async fn apply_provider(
-    state: web::Data<AppState>,
-    principal: Principal,
-    id: web::Path<Uuid>,
-    OptionalJson(body): OptionalJson<ProviderTermsRequest>,
-) -> ApiResult<web::Json<AgentView>> {
-    Ok(web::Json(
-        submit(&state, &principal, id.into_inner(), body).await?,
-    ))
-}
+submit_for_review!(
+    /// Publish the agent for review (status `pending_review`); the body is optional.
+    publish,
+    "/api/agents/{id}/publish"
+);
+submit_for_review!(
+    /// Apply as a provider with full control of the terms (the same operation as `publish`).
+    apply_provider,
+    "/api/agents/{id}/apply-provider"
+);
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // `me/agent` and `my` before `{id}`, so the literal paths win.

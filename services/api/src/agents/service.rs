@@ -10,9 +10,9 @@ use super::repo::{self, AgentChanges, AgentRow, NewAgent, ProfileRow};
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::http::pagination::PageRequest;
+use crate::ids::AgentId;
 use crate::state::AppState;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 pub struct AgentInput {
     pub name: String,
@@ -40,7 +40,7 @@ pub(super) fn not_found() -> ApiError {
 pub(super) async fn owned(
     conn: &mut PgConnection,
     principal: &Principal,
-    id: Uuid,
+    id: AgentId,
     lock: bool,
 ) -> ApiResult<AgentRow> {
     let agent = if lock {
@@ -76,7 +76,7 @@ pub async fn create(
         &mut conn,
         principal.tenant_id(),
         NewAgent {
-            id: Uuid::now_v7(),
+            id: AgentId::new_v7(),
             owner: principal.user_id,
             name: &name,
             slug: &slug,
@@ -97,7 +97,7 @@ pub async fn create(
 pub async fn get(
     state: &AppState,
     principal: &Principal,
-    id: Uuid,
+    id: AgentId,
 ) -> ApiResult<(AgentRow, Option<ProfileRow>)> {
     let mut conn = state.db.acquire().await?;
     let agent = owned(&mut conn, principal, id, false).await?;
@@ -121,7 +121,7 @@ pub async fn list_mine(
         page.offset(),
     )
     .await?;
-    let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
+    let ids: Vec<AgentId> = agents.iter().map(|a| a.id).collect();
     let mut profiles = repo::find_profiles(&mut conn, principal.tenant_id(), &ids).await?;
     let out = agents
         .into_iter()
@@ -140,7 +140,7 @@ pub async fn list_mine(
 pub async fn update(
     state: &AppState,
     principal: &Principal,
-    id: Uuid,
+    id: AgentId,
     patch: AgentPatch,
 ) -> ApiResult<(AgentRow, Option<ProfileRow>)> {
     let name = patch

@@ -7,13 +7,13 @@ use super::service::{get, owned};
 use crate::auth::principal::{Credential, Principal};
 use crate::auth::tokens::{self, AGENT_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ids::{AgentId, TenantId};
 use crate::realtime::presence;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 pub struct IssuedToken {
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     pub token: String,
     pub created_at: DateTime<Utc>,
 }
@@ -22,7 +22,7 @@ pub struct IssuedToken {
 pub async fn issue_token(
     state: &AppState,
     principal: &Principal,
-    id: Uuid,
+    id: AgentId,
 ) -> ApiResult<IssuedToken> {
     let token = format!("{AGENT_TOKEN_PREFIX}{}", tokens::random_alphanumeric(40));
     let now = state.clock.now();
@@ -47,7 +47,7 @@ pub async fn issue_token(
 }
 
 /// Revokes the agent's token; true when there was one.
-pub async fn revoke_token(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<bool> {
+pub async fn revoke_token(state: &AppState, principal: &Principal, id: AgentId) -> ApiResult<bool> {
     let mut tx = state.db.begin().await?;
     let agent = owned(&mut tx, principal, id, true).await?;
     repo::set_token(&mut tx, principal.tenant_id(), id, None, None, None).await?;
@@ -55,7 +55,7 @@ pub async fn revoke_token(state: &AppState, principal: &Principal, id: Uuid) -> 
     Ok(agent.token_prefix.is_some())
 }
 
-async fn is_connected(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult<bool> {
+async fn is_connected(state: &AppState, tenant: TenantId, agent: AgentId) -> ApiResult<bool> {
     presence::is_connected(&state.redis, tenant, agent)
         .await
         .map_err(|e| ApiError::unavailable("Presence (Redis)", e))
@@ -70,7 +70,7 @@ fn not_connected() -> ApiError {
 pub async fn activate(
     state: &AppState,
     principal: &Principal,
-    id: Uuid,
+    id: AgentId,
 ) -> ApiResult<(AgentRow, ProfileRow)> {
     let tenant = principal.tenant_id();
     let mut tx = state.db.begin().await?;
@@ -107,7 +107,7 @@ pub async fn activate(
 pub async fn set_status(
     state: &AppState,
     principal: &Principal,
-    id: Uuid,
+    id: AgentId,
     raw: &str,
 ) -> ApiResult<(AgentRow, Option<ProfileRow>)> {
     let status = OnlineStatus::parse(raw)?;

@@ -7,13 +7,13 @@ use crate::auth::principal::{CredentialManager, Principal};
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::Json;
 use crate::http::responses::{AuthErrors, BodyErrors, CredentialErrors};
+use crate::ids::AgentId;
 use crate::state::AppState;
 use crate::time_format;
 use actix_web::{HttpResponse, delete, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -25,7 +25,8 @@ pub struct StatusRequest {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentTokenResponse {
-    pub agent_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub agent_id: AgentId,
     /// `agt_clawrent_` + 40 characters. Shown only in this response.
     pub token: String,
     #[serde(serialize_with = "time_format::serialize")]
@@ -38,7 +39,8 @@ pub struct AgentTokenResponse {
 #[serde(rename_all = "camelCase")]
 pub struct RevokeTokenResponse {
     pub success: bool,
-    pub agent_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub agent_id: AgentId,
     /// False when the agent had no token.
     pub revoked: bool,
 }
@@ -60,7 +62,7 @@ pub struct RevokeTokenResponse {
 pub async fn issue_token(
     state: web::Data<AppState>,
     CredentialManager(principal): CredentialManager,
-    id: web::Path<Uuid>,
+    id: web::Path<AgentId>,
 ) -> ApiResult<HttpResponse> {
     let issued = service::issue_token(&state, &principal, id.into_inner()).await?;
     Ok(HttpResponse::Created().json(AgentTokenResponse {
@@ -88,7 +90,7 @@ pub async fn issue_token(
 pub async fn revoke_token(
     state: web::Data<AppState>,
     CredentialManager(principal): CredentialManager,
-    id: web::Path<Uuid>,
+    id: web::Path<AgentId>,
 ) -> ApiResult<web::Json<RevokeTokenResponse>> {
     let id = id.into_inner();
     let revoked = service::revoke_token(&state, &principal, id).await?;
@@ -116,7 +118,7 @@ pub async fn revoke_token(
 pub async fn activate(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<AgentId>,
 ) -> ApiResult<web::Json<AgentView>> {
     let (agent, profile) = service::activate(&state, &principal, id.into_inner()).await?;
     Ok(web::Json(AgentView::new(&agent, Some(&profile))))
@@ -141,7 +143,7 @@ pub async fn activate(
 pub async fn set_status(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<AgentId>,
     Json(body): Json<StatusRequest>,
 ) -> ApiResult<web::Json<AgentView>> {
     let (agent, profile) =

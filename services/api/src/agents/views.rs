@@ -6,6 +6,7 @@ use super::domain::{
 };
 use super::repo::{AgentRow, ProfileRow, ReviewItem};
 use crate::audit::AuditRow;
+use crate::ids::{AgentId, AuditId, UserId};
 use crate::time_format;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -20,8 +21,10 @@ pub use crate::money::format_amount as money;
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView {
     /// The profile is keyed by its agent: `id` equals `agentId`.
-    pub id: Uuid,
-    pub agent_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: AgentId,
+    #[schema(value_type = Uuid)]
+    pub agent_id: AgentId,
     pub status: ProfileStatus,
     pub pricing_model: PricingModel,
     #[schema(example = "1.00")]
@@ -113,10 +116,13 @@ impl From<&ProfileRow> for ProfileView {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentView {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: AgentId,
     /// Same as `id` (some clients read `agentId`).
-    pub agent_id: Uuid,
-    pub owner_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub agent_id: AgentId,
+    #[schema(value_type = Uuid)]
+    pub owner_id: UserId,
     pub name: String,
     pub slug: String,
     pub description: String,
@@ -177,10 +183,12 @@ impl AgentView {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewItemView {
-    pub agent_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub agent_id: AgentId,
     pub agent_name: String,
     pub agent_slug: String,
-    pub owner_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub owner_id: UserId,
     pub owner_email: String,
     pub profile: ProfileView,
 }
@@ -201,8 +209,10 @@ impl From<&ReviewItem> for ReviewItemView {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditView {
-    pub id: Uuid,
-    pub actor_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: AuditId,
+    #[schema(value_type = Uuid)]
+    pub actor_id: UserId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_email: Option<String>,
     /// `approve`, `reject`, `suspend`, `reinstate`, `wallet_credit` or `wallet_debit`.

@@ -1,12 +1,13 @@
 //! Audit log SQL: one row per admin decision (reviews, wallet adjustments). Every function takes
 //! the tenant.
 
+use crate::ids::{AuditId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 pub struct AuditEntry<'a> {
-    pub actor: Uuid,
+    pub actor: UserId,
     pub action: &'a str,
     pub target_type: &'a str,
     pub target: Uuid,
@@ -21,14 +22,14 @@ pub struct AuditEntry<'a> {
 #[tracing::instrument(name = "db.audit_insert", skip_all)]
 pub async fn insert_audit(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     e: AuditEntry<'_>,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO admin_audit (id, tenant_id, actor_id, action, target_type, target_id, reason, from_status, to_status, created_at, details)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(Uuid::now_v7())
+    .bind(AuditId::new_v7())
     .bind(tenant)
     .bind(e.actor)
     .bind(e.action)
@@ -46,8 +47,8 @@ pub async fn insert_audit(
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct AuditRow {
-    pub id: Uuid,
-    pub actor_id: Uuid,
+    pub id: AuditId,
+    pub actor_id: UserId,
     pub actor_email: Option<String>,
     pub action: String,
     pub target_type: String,
@@ -63,7 +64,7 @@ pub struct AuditRow {
 #[tracing::instrument(name = "db.audit_list", skip(conn))]
 pub async fn list_audit(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     target: Option<Uuid>,
     limit: i64,
     offset: i64,

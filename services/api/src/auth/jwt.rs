@@ -4,6 +4,7 @@
 
 use crate::config::Settings;
 use crate::error::{ApiError, ErrorCode};
+use crate::ids::{TenantId, UserId};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -17,9 +18,9 @@ const LEEWAY_SECONDS: u64 = 30;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
-    pub sub: Uuid,
+    pub sub: UserId,
     /// Tenant id: a token is only valid in the tenant that issued it.
-    pub tid: Uuid,
+    pub tid: TenantId,
     pub role: String,
     pub typ: String,
     pub iss: String,
@@ -70,8 +71,8 @@ impl JwtKeys {
 
     pub fn issue(
         &self,
-        tenant: Uuid,
-        user: Uuid,
+        tenant: TenantId,
+        user: UserId,
         role: &str,
         now: DateTime<Utc>,
     ) -> Result<String, ApiError> {
@@ -148,7 +149,7 @@ mod tests {
     fn round_trip_and_expiry() {
         let keys = keys(A, None);
         let now = Utc::now();
-        let (tenant, user) = (Uuid::now_v7(), Uuid::now_v7());
+        let (tenant, user) = (TenantId::new_v7(), UserId::new_v7());
         let token = keys.issue(tenant, user, "consumer", now).expect("issue");
         let claims = keys.verify(&token, now).expect("valid");
         assert_eq!((claims.sub, claims.tid), (user, tenant));
@@ -167,7 +168,7 @@ mod tests {
     fn rotation_keeps_old_tokens_valid_and_foreign_keys_fail() {
         let now = Utc::now();
         let old = keys(A, None)
-            .issue(Uuid::now_v7(), Uuid::now_v7(), "consumer", now)
+            .issue(TenantId::new_v7(), UserId::new_v7(), "consumer", now)
             .expect("issue");
         assert!(keys(B, Some(A)).verify(&old, now).is_ok());
         assert!(keys(B, None).verify(&old, now).is_err());
@@ -178,7 +179,7 @@ mod tests {
         let keys = keys(A, None);
         let now = Utc::now();
         let token = keys
-            .issue(Uuid::now_v7(), Uuid::now_v7(), "consumer", now)
+            .issue(TenantId::new_v7(), UserId::new_v7(), "consumer", now)
             .expect("issue");
         let mut parts: Vec<&str> = token.split('.').collect();
         let none_header = base64::Engine::encode(

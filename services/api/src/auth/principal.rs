@@ -15,6 +15,7 @@ use super::tokens::{self, AGENT_TOKEN_PREFIX, API_KEY_PREFIX};
 use crate::accounts::domain::UserRole;
 use crate::accounts::repo;
 use crate::error::{ApiError, ErrorCode};
+use crate::ids::{AgentId, ApiKeyId, TenantId, UserId};
 use crate::state::AppState;
 use crate::tenancy::domain::Tenant;
 use crate::tenancy::resolve::CurrentTenant;
@@ -24,7 +25,6 @@ use actix_web::{FromRequest, HttpRequest, web};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use uuid::Uuid;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -32,24 +32,24 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 pub enum Credential {
     Jwt,
     ApiKey {
-        key_id: Uuid,
+        key_id: ApiKeyId,
     },
     /// An agent token acts as the agent's owner and identifies the agent.
     AgentToken {
-        agent_id: Uuid,
+        agent_id: AgentId,
     },
 }
 
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub tenant: Arc<Tenant>,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub role: UserRole,
     pub credential: Credential,
 }
 
 impl Principal {
-    pub fn tenant_id(&self) -> Uuid {
+    pub fn tenant_id(&self) -> TenantId {
         self.tenant.id
     }
 

@@ -12,11 +12,11 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::Json;
 use crate::http::responses::{AdminErrors, AuthErrors, BodyErrors};
 use crate::idempotency::Scope;
+use crate::ids::{SessionId, UserId};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Deserialize, Serialize, ToSchema)]
 pub struct AdjustmentRequest {
@@ -60,7 +60,7 @@ pub async fn adjust(
     req: HttpRequest,
     state: web::Data<AppState>,
     AdminPrincipal(admin): AdminPrincipal,
-    user: web::Path<Uuid>,
+    user: web::Path<UserId>,
     Json(body): Json<AdjustmentRequest>,
 ) -> ApiResult<HttpResponse> {
     let scope = Scope::from_request(&req, admin.tenant_id(), admin.user_id, &body)?;
@@ -91,7 +91,7 @@ pub async fn adjust(
 pub async fn user_wallets(
     state: web::Data<AppState>,
     AdminPrincipal(admin): AdminPrincipal,
-    user: web::Path<Uuid>,
+    user: web::Path<UserId>,
 ) -> ApiResult<web::Json<UserWalletsView>> {
     let user = user.into_inner();
     let rows = wallets::user_wallets(&state, &admin, user).await?;
@@ -159,7 +159,7 @@ pub async fn verify(
 pub async fn settlement(
     state: web::Data<AppState>,
     AdminPrincipal(admin): AdminPrincipal,
-    session: web::Path<Uuid>,
+    session: web::Path<SessionId>,
 ) -> ApiResult<web::Json<SettlementView>> {
     Ok(web::Json(
         service::settlement(&state, &admin, session.into_inner()).await?,

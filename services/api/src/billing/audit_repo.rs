@@ -2,8 +2,8 @@
 //! the rows that break its invariant (none when the ledger is sound). They scan the tenant's
 //! ledger, so they serve the admin verification endpoint and tests, never a hot path.
 
+use crate::ids::TenantId;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// Rows returned per check at most (the count saturates there).
 pub const MAX_VIOLATIONS: i64 = 1000;
@@ -170,7 +170,7 @@ impl Invariant {
 #[tracing::instrument(name = "db.ledger_audit", skip(conn), fields(invariant = invariant.name()))]
 pub async fn violations(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     invariant: Invariant,
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(invariant.sql())

@@ -4,7 +4,7 @@
 use crate::agents::domain::PricingModel;
 pub use crate::config::HoldLimits;
 use crate::error::{ApiError, ApiResult};
-use crate::money::AmountRule;
+use crate::money::{AmountRule, Currency, Money};
 use crate::tenancy::domain::Tenant;
 use crate::wire_enum::wire_enum;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -44,19 +44,29 @@ pub const ADJUSTMENT_RULE: AmountRule = AmountRule {
 };
 
 /// The currency of a request: the given one if the marketplace uses it, else the tenant's first.
-pub fn parse_currency(tenant: &Tenant, raw: Option<&str>) -> ApiResult<String> {
-    match raw {
-        None => Ok(default_currency(tenant).to_owned()),
-        Some(code) if tenant.currencies.iter().any(|c| c == code) => Ok(code.to_owned()),
-        Some(_) => Err(ApiError::field(
+pub fn parse_currency(tenant: &Tenant, raw: Option<&str>) -> ApiResult<Currency> {
+    let refused = || {
+        ApiError::field(
             "currency",
             format!("must be one of {}", tenant.currencies.join(", ")),
-        )),
+        )
+    };
+    match raw {
+        None => Ok(default_currency(tenant)),
+        Some(code) if tenant.currencies.iter().any(|c| c == code) => {
+            Currency::parse(code).ok_or_else(refused)
+        }
+        Some(_) => Err(refused()),
     }
 }
 
-pub fn default_currency(tenant: &Tenant) -> &str {
-    tenant.currencies.first().map_or("CNY", String::as_str)
+/// The tenant's first currency (its codes are validated when the tenant is saved).
+pub fn default_currency(tenant: &Tenant) -> Currency {
+    tenant
+        .currencies
+        .first()
+        .and_then(|code| Currency::parse(code))
+        .unwrap_or_else(|| Currency::parse("CNY").expect("a valid code"))
 }
 
 /// `fee = round_half_even(charge × rate, 4 dp)`; the provider gets `charge - fee`, so the two
@@ -69,8 +79,8 @@ pub fn platform_fee(charge: Decimal, rate: Decimal) -> Decimal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricingTerms {
     pub model: PricingModel,
-    pub unit_price: Decimal,
-    pub currency: String,
+    /// The price of one unit (a session, a minute or a token).
+    pub unit_price: Money,
 }
 
 impl PricingTerms {
@@ -84,8 +94,11 @@ impl PricingTerms {
     }
 
     /// The hold: price × the units it covers.
-    pub fn hold_amount(&self, limits: HoldLimits) -> Decimal {
-        self.unit_price * Decimal::from(self.max_units(limits))
+    pub fn hold_amount(&self, limits: HoldLimits) -> Money {
+        Money::new(
+            self.unit_price.amount * Decimal::from(self.max_units(limits)),
+            self.unit_price.currency.clone(),
+        )
     }
 }
 
@@ -272,23 +285,33 @@ mod tests {
         };
         let terms = |model, price: &str| PricingTerms {
             model,
-            unit_price: dec(price),
-            currency: "USD".into(),
+            unit_price: Money::new(
+                dec(price),
+                Currency::parse("USD").expect("valid in this test"),
+            ),
         };
         assert_eq!(
-            terms(PricingModel::PerSession, "5.00").hold_amount(limits),
+            terms(PricingModel::PerSession, "5.00")
+                .hold_amount(limits)
+                .amount,
             dec("5")
         );
         assert_eq!(
-            terms(PricingModel::Fixed, "2.50").hold_amount(limits),
+            terms(PricingModel::Fixed, "2.50")
+                .hold_amount(limits)
+                .amount,
             dec("2.5")
         );
         assert_eq!(
-            terms(PricingModel::PerMinute, "0.10").hold_amount(limits),
+            terms(PricingModel::PerMinute, "0.10")
+                .hold_amount(limits)
+                .amount,
             dec("6")
         );
         assert_eq!(
-            terms(PricingModel::PerToken, "0.0001").hold_amount(limits),
+            terms(PricingModel::PerToken, "0.0001")
+                .hold_amount(limits)
+                .amount,
             dec("1")
         );
 

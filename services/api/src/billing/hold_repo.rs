@@ -3,18 +3,19 @@
 
 use super::domain::HoldStatus;
 use crate::agents::domain::PricingModel;
+use crate::ids::{EntryId, HoldId, SessionId, TenantId, UserId};
+use crate::money::Currency;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HoldRow {
-    pub id: Uuid,
-    pub session_id: Uuid,
-    pub consumer_id: Uuid,
-    pub provider_id: Uuid,
-    pub currency: String,
+    pub id: HoldId,
+    pub session_id: SessionId,
+    pub consumer_id: UserId,
+    pub provider_id: UserId,
+    pub currency: Currency,
     pub amount: Decimal,
     pub pricing_model: PricingModel,
     pub unit_price: Decimal,
@@ -31,7 +32,7 @@ const HOLD_COLUMNS: &str = "id, session_id, consumer_id, provider_id, currency, 
 #[tracing::instrument(name = "db.hold_insert", skip_all)]
 pub async fn insert_hold(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     hold: &HoldRow,
 ) -> sqlx::Result<Option<HoldRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -60,8 +61,8 @@ pub async fn insert_hold(
 #[tracing::instrument(name = "db.hold_find", skip_all)]
 pub async fn find_hold(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    session: Uuid,
+    tenant: TenantId,
+    session: SessionId,
 ) -> sqlx::Result<Option<HoldRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {HOLD_COLUMNS} FROM holds WHERE tenant_id = $1 AND session_id = $2"
@@ -78,8 +79,8 @@ pub async fn find_hold(
 #[tracing::instrument(name = "db.hold_close", skip_all)]
 pub async fn close_hold(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    session: Uuid,
+    tenant: TenantId,
+    session: SessionId,
     to: HoldStatus,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<HoldRow>> {
@@ -99,10 +100,10 @@ pub async fn close_hold(
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SettlementRow {
-    pub session_id: Uuid,
-    pub hold_id: Uuid,
-    pub entry_id: Uuid,
-    pub currency: String,
+    pub session_id: SessionId,
+    pub hold_id: HoldId,
+    pub entry_id: EntryId,
+    pub currency: Currency,
     pub units: i64,
     pub amount: Decimal,
     pub platform_fee: Decimal,
@@ -118,7 +119,7 @@ const SETTLEMENT_COLUMNS: &str = "session_id, hold_id, entry_id, currency, units
 #[tracing::instrument(name = "db.settlement_insert", skip_all)]
 pub async fn insert_settlement(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     s: &SettlementRow,
 ) -> sqlx::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -145,8 +146,8 @@ pub async fn insert_settlement(
 #[tracing::instrument(name = "db.settlement_find", skip_all)]
 pub async fn find_settlement(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    session: Uuid,
+    tenant: TenantId,
+    session: SessionId,
 ) -> sqlx::Result<Option<SettlementRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {SETTLEMENT_COLUMNS} FROM settlements WHERE tenant_id = $1 AND session_id = $2"

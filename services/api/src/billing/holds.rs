@@ -17,17 +17,17 @@ use super::domain::{
 use super::ledger::{self, Account, Entry};
 use super::repo::{self, HoldRow, SettlementRow};
 use crate::error::{ApiError, ApiResult};
+use crate::ids::{HoldId, SessionId, UserId};
 use crate::tenancy::domain::Tenant;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 #[derive(Debug, Clone)]
 pub struct HoldRequest {
-    pub session_id: Uuid,
-    pub consumer_id: Uuid,
-    pub provider_id: Uuid,
+    pub session_id: SessionId,
+    pub consumer_id: UserId,
+    pub provider_id: UserId,
     pub terms: PricingTerms,
 }
 
@@ -70,14 +70,14 @@ pub async fn place_hold(
         return Err(ApiError::not_found("Consumer or provider"));
     }
     let new = HoldRow {
-        id: Uuid::now_v7(),
+        id: HoldId::new_v7(),
         session_id: req.session_id,
         consumer_id: req.consumer_id,
         provider_id: req.provider_id,
-        currency: req.terms.currency.clone(),
-        amount: req.terms.hold_amount(limits),
+        currency: req.terms.unit_price.currency.clone(),
+        amount: req.terms.hold_amount(limits).amount,
         pricing_model: req.terms.model,
-        unit_price: req.terms.unit_price,
+        unit_price: req.terms.unit_price.amount,
         max_units: req.terms.max_units(limits),
         status: HoldStatus::Held,
         created_at: now,
@@ -89,7 +89,7 @@ pub async fn place_hold(
             .ok_or_else(hold_not_found)?;
         if existing.consumer_id != req.consumer_id
             || existing.provider_id != req.provider_id
-            || existing.currency != req.terms.currency
+            || existing.currency != req.terms.unit_price.currency
         {
             return Err(ApiError::conflict(
                 "This session already has a hold for other parties",
@@ -118,7 +118,7 @@ pub async fn place_hold(
 async fn earlier_result(
     conn: &mut PgConnection,
     tenant: &Tenant,
-    session: Uuid,
+    session: SessionId,
 ) -> ApiResult<Resolved> {
     let hold = repo::find_hold(conn, tenant.id, session)
         .await?
@@ -172,7 +172,7 @@ pub fn split(hold: &HoldRow, usage: Usage, fee_rate: Decimal) -> Split {
 pub async fn settle(
     conn: &mut PgConnection,
     tenant: &Tenant,
-    session: Uuid,
+    session: SessionId,
     usage: Usage,
     now: DateTime<Utc>,
 ) -> ApiResult<Resolved> {
@@ -224,7 +224,7 @@ pub async fn settle(
 pub async fn void(
     conn: &mut PgConnection,
     tenant: &Tenant,
-    session: Uuid,
+    session: SessionId,
     now: DateTime<Utc>,
 ) -> ApiResult<Resolved> {
     let Some(hold) = repo::close_hold(conn, tenant.id, session, HoldStatus::Voided, now).await?
@@ -249,7 +249,7 @@ pub async fn void(
 pub async fn settlement(
     conn: &mut PgConnection,
     tenant: &Tenant,
-    session: Uuid,
+    session: SessionId,
 ) -> ApiResult<Option<SettlementRow>> {
     Ok(repo::find_settlement(conn, tenant.id, session).await?)
 }

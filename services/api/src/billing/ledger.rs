@@ -5,7 +5,8 @@
 use super::domain::{EntryKind, LedgerAccount, TxType};
 use super::repo::{self, PostingRow};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::money::format_amount;
+use crate::ids::{EntryId, HoldId, SessionId, TenantId, UserId, WalletId};
+use crate::money::{Currency, Money};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
@@ -15,9 +16,9 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Account {
     /// A user's wallet in the entry's currency (created on the first credit).
-    Wallet(Uuid),
+    Wallet(UserId),
     /// A session's hold, keyed by the hold id.
-    Hold(Uuid),
+    Hold(HoldId),
     PlatformFee,
     PaymentClearing,
     Adjustments,
@@ -46,36 +47,37 @@ struct Posting {
 /// entry, with no postings).
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub id: Uuid,
+    pub id: EntryId,
     pub kind: EntryKind,
-    pub currency: String,
-    /// The session for holds, settlements and voids; the entry itself otherwise.
+    pub currency: Currency,
+    /// The session for holds, settlements and voids; the entry itself otherwise (one column
+    /// holds ids of both kinds, hence the bare UUID).
     pub reference_id: Uuid,
-    pub actor: Option<Uuid>,
+    pub actor: Option<UserId>,
     pub memo: Option<String>,
     postings: Vec<Posting>,
 }
 
 impl Entry {
-    pub fn new(kind: EntryKind, currency: &str) -> Self {
-        let id = Uuid::now_v7();
+    pub fn new(kind: EntryKind, currency: &Currency) -> Self {
+        let id = EntryId::new_v7();
         Self {
             id,
             kind,
-            currency: currency.to_owned(),
-            reference_id: id,
+            currency: currency.clone(),
+            reference_id: id.as_uuid(),
             actor: None,
             memo: None,
             postings: Vec::new(),
         }
     }
 
-    pub fn reference(mut self, id: Uuid) -> Self {
-        self.reference_id = id;
+    pub fn reference(mut self, session: SessionId) -> Self {
+        self.reference_id = session.as_uuid();
         self
     }
 
-    pub fn actor(mut self, actor: Uuid) -> Self {
+    pub fn actor(mut self, actor: UserId) -> Self {
         self.actor = Some(actor);
         self
     }
@@ -148,19 +150,19 @@ impl Entry {
 /// A wallet's balance right after an entry.
 #[derive(Debug, Clone, Copy)]
 pub struct WalletBalance {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub balance: Decimal,
 }
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    pub entry_id: Uuid,
+    pub entry_id: EntryId,
     pub wallets: Vec<WalletBalance>,
 }
 
 impl Recorded {
     /// The balance of `user`'s wallet after the entry, if the entry touched it.
-    pub fn balance_of(&self, user: Uuid) -> Option<Decimal> {
+    pub fn balance_of(&self, user: UserId) -> Option<Decimal> {
         self.wallets
             .iter()
             .rev()
@@ -169,13 +171,10 @@ impl Recorded {
     }
 }
 
-pub fn insufficient_balance(needed: Decimal, currency: &str) -> ApiError {
+pub fn insufficient_balance(needed: &Money) -> ApiError {
     ApiError::new(
         ErrorCode::InsufficientBalance,
-        format!(
-            "Insufficient balance: this needs {} {currency} in the wallet",
-            format_amount(needed)
-        ),
+        format!("Insufficient balance: this needs {needed} in the wallet"),
     )
 }
 
@@ -186,7 +185,7 @@ pub fn insufficient_balance(needed: Decimal, currency: &str) -> ApiError {
 #[tracing::instrument(name = "ledger.record", skip_all, fields(ledger.kind = entry.kind.as_str(), ledger.entry = %entry.id))]
 pub async fn record(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     entry: Entry,
     now: DateTime<Utc>,
 ) -> ApiResult<Recorded> {
@@ -199,9 +198,9 @@ pub async fn record(
     let mut order: Vec<usize> = (0..entry.postings.len()).collect();
     order.sort_by_key(|&i| match entry.postings[i].account {
         Account::Wallet(user) => (0, user),
-        _ => (1, Uuid::nil()),
+        _ => (1, UserId::from_uuid(Uuid::nil())),
     });
-    let wallet_postings: Vec<(Uuid, Decimal)> = order
+    let wallet_postings: Vec<(UserId, Decimal)> = order
         .iter()
         .filter_map(|&i| match entry.postings[i].account {
             Account::Wallet(user) => Some((user, entry.postings[i].amount)),
@@ -213,7 +212,7 @@ pub async fn record(
         && distinct
         && wallet_postings.iter().all(|(_, a)| *a > Decimal::ZERO);
 
-    let mut wallets: Vec<(Uuid, Uuid, Decimal)> = Vec::with_capacity(wallet_postings.len());
+    let mut wallets: Vec<(UserId, WalletId, Decimal)> = Vec::with_capacity(wallet_postings.len());
     if batched {
         wallets =
             repo::credit_wallets(conn, tenant, &entry.currency, &wallet_postings, now).await?;
@@ -228,9 +227,10 @@ pub async fn record(
                     .map(|&(_, wallet, balance)| (wallet, balance))
                     .ok_or_else(|| ApiError::internal(anyhow::anyhow!("credit returned no row")))?
             } else {
-                repo::debit_wallet(conn, tenant, user, &entry.currency, -amount, now)
+                let debit = Money::new(-amount, entry.currency.clone());
+                repo::debit_wallet(conn, tenant, user, &debit, now)
                     .await?
-                    .ok_or_else(|| insufficient_balance(-amount, &entry.currency))?
+                    .ok_or_else(|| insufficient_balance(&debit))?
             };
             wallets.push((user, wallet_id, balance));
         }
@@ -245,11 +245,11 @@ pub async fn record(
                 let &(user, wallet_id, balance) = next_wallet.next().ok_or_else(|| {
                     ApiError::internal(anyhow::anyhow!("a wallet posting was not applied"))
                 })?;
-                (wallet_id, Some(user), Some(balance))
+                (wallet_id.as_uuid(), Some(user), Some(balance))
             }
-            Account::Hold(hold) => (hold, None, None),
+            Account::Hold(hold) => (hold.as_uuid(), None, None),
             Account::PlatformFee | Account::PaymentClearing | Account::Adjustments => {
-                (tenant, None, None)
+                (tenant.as_uuid(), None, None)
             }
         };
         rows.push(PostingRow {
@@ -285,27 +285,34 @@ mod tests {
 
     #[test]
     fn transfers_always_balance_and_zero_amounts_vanish() {
-        let user = Uuid::now_v7();
-        let entry = Entry::new(EntryKind::Topup, "USD")
-            .transfer(
-                (Account::PaymentClearing, TxType::Topup),
-                (Account::Wallet(user), TxType::Topup),
-                Decimal::new(1250, 2),
-            )
-            .transfer(
-                (Account::Hold(user), TxType::Payment),
-                (Account::PlatformFee, TxType::Fee),
-                Decimal::ZERO,
-            );
+        let user = UserId::new_v7();
+        let entry = Entry::new(
+            EntryKind::Topup,
+            &Currency::parse("USD").expect("valid in this test"),
+        )
+        .transfer(
+            (Account::PaymentClearing, TxType::Topup),
+            (Account::Wallet(user), TxType::Topup),
+            Decimal::new(1250, 2),
+        )
+        .transfer(
+            (Account::Hold(HoldId::new_v7()), TxType::Payment),
+            (Account::PlatformFee, TxType::Fee),
+            Decimal::ZERO,
+        );
         assert!(entry.is_balanced());
         assert_eq!(entry.postings.len(), 2);
-        assert_eq!(entry.reference_id, entry.id);
+        assert_eq!(entry.reference_id, entry.id.as_uuid());
     }
 
     #[test]
     fn a_split_debits_the_source_once_and_skips_zero_parts() {
-        let (hold, provider, consumer) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        let entry = Entry::new(EntryKind::Settlement, "CNY").split(
+        let (hold, provider, consumer) = (HoldId::new_v7(), UserId::new_v7(), UserId::new_v7());
+        let entry = Entry::new(
+            EntryKind::Settlement,
+            &Currency::parse("CNY").expect("valid in this test"),
+        )
+        .split(
             (Account::Hold(hold), TxType::Payment),
             &[
                 (

@@ -2,6 +2,8 @@
 //! the caller's connection or transaction.
 
 use super::domain::{EntryKind, LedgerAccount, TxType};
+use crate::ids::{EntryId, TenantId, UserId, WalletId};
+use crate::money::{Currency, Money};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
@@ -13,15 +15,15 @@ use uuid::Uuid;
 #[tracing::instrument(name = "db.wallets_credit", skip_all)]
 pub async fn credit_wallets(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    currency: &str,
-    credits: &[(Uuid, Decimal)],
+    tenant: TenantId,
+    currency: &Currency,
+    credits: &[(UserId, Decimal)],
     now: DateTime<Utc>,
-) -> sqlx::Result<Vec<(Uuid, Uuid, Decimal)>> {
-    let ids: Vec<Uuid> = credits.iter().map(|_| Uuid::now_v7()).collect();
-    let users: Vec<Uuid> = credits.iter().map(|c| c.0).collect();
+) -> sqlx::Result<Vec<(UserId, WalletId, Decimal)>> {
+    let ids: Vec<WalletId> = credits.iter().map(|_| WalletId::new_v7()).collect();
+    let users: Vec<UserId> = credits.iter().map(|c| c.0).collect();
     let amounts: Vec<Decimal> = credits.iter().map(|c| c.1).collect();
-    let rows: Vec<(Uuid, Uuid, Decimal)> = sqlx::query_as(
+    let rows: Vec<(UserId, WalletId, Decimal)> = sqlx::query_as(
         "INSERT INTO wallets (id, tenant_id, user_id, currency, balance, postings, created_at, updated_at)
          SELECT w.id, $1, w.user_id, $2, w.amount, 1, $3, $3
          FROM UNNEST($4::uuid[], $5::uuid[], $6::numeric[]) WITH ORDINALITY AS w(id, user_id, amount, n)
@@ -52,12 +54,11 @@ pub async fn credit_wallets(
 #[tracing::instrument(name = "db.wallet_debit", skip_all)]
 pub async fn debit_wallet(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
-    currency: &str,
-    amount: Decimal,
+    tenant: TenantId,
+    user: UserId,
+    amount: &Money,
     now: DateTime<Utc>,
-) -> sqlx::Result<Option<(Uuid, Decimal)>> {
+) -> sqlx::Result<Option<(WalletId, Decimal)>> {
     sqlx::query_as(
         "UPDATE wallets SET balance = balance - $4, postings = postings + 1, updated_at = $5
          WHERE tenant_id = $1 AND user_id = $2 AND currency = $3 AND balance >= $4
@@ -65,8 +66,8 @@ pub async fn debit_wallet(
     )
     .bind(tenant)
     .bind(user)
-    .bind(currency)
-    .bind(amount)
+    .bind(&amount.currency)
+    .bind(amount.amount)
     .bind(now)
     .fetch_optional(conn)
     .await
@@ -76,20 +77,21 @@ pub async fn debit_wallet(
 #[derive(Debug, Clone)]
 pub struct PostingRow {
     pub account: LedgerAccount,
+    /// The wallet, the hold or the tenant (for the tenant's own accounts), by `account`.
     pub account_id: Uuid,
     pub amount: Decimal,
     pub tx_type: TxType,
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub balance_after: Option<Decimal>,
 }
 
 /// A journal entry's own row (its postings are [`PostingRow`]s).
 pub struct EntryRow<'a> {
-    pub id: Uuid,
+    pub id: EntryId,
     pub kind: EntryKind,
-    pub currency: &'a str,
+    pub currency: &'a Currency,
     pub reference_id: Uuid,
-    pub actor: Option<Uuid>,
+    pub actor: Option<UserId>,
     pub memo: Option<&'a str>,
 }
 
@@ -97,7 +99,7 @@ pub struct EntryRow<'a> {
 #[tracing::instrument(name = "db.ledger_insert", skip_all)]
 pub async fn insert_entry(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     entry: &EntryRow<'_>,
     postings: &[PostingRow],
     now: DateTime<Utc>,
@@ -106,7 +108,7 @@ pub async fn insert_entry(
     let account_ids: Vec<Uuid> = postings.iter().map(|p| p.account_id).collect();
     let amounts: Vec<Decimal> = postings.iter().map(|p| p.amount).collect();
     let types: Vec<&str> = postings.iter().map(|p| p.tx_type.as_str()).collect();
-    let users: Vec<Option<Uuid>> = postings.iter().map(|p| p.user_id).collect();
+    let users: Vec<Option<UserId>> = postings.iter().map(|p| p.user_id).collect();
     let balances: Vec<Option<Decimal>> = postings.iter().map(|p| p.balance_after).collect();
     sqlx::query(
         "WITH entry AS (
@@ -150,8 +152,8 @@ pub struct WalletRow {
 #[tracing::instrument(name = "db.wallets_of_user", skip_all)]
 pub async fn wallets_of(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
+    tenant: TenantId,
+    user: UserId,
 ) -> sqlx::Result<Vec<WalletRow>> {
     sqlx::query_as(
         "SELECT currency, balance, postings FROM wallets
@@ -166,7 +168,7 @@ pub async fn wallets_of(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TransactionRow {
     pub id: i64,
-    pub entry_id: Uuid,
+    pub entry_id: EntryId,
     pub currency: String,
     pub amount: Decimal,
     pub tx_type: TxType,
@@ -186,8 +188,8 @@ pub enum From {
 #[tracing::instrument(name = "db.wallet_transactions", skip_all)]
 pub async fn transactions(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
+    tenant: TenantId,
+    user: UserId,
     currency: Option<&str>,
     from: From,
     limit: i64,
@@ -226,7 +228,10 @@ pub struct RevenueRow {
 
 /// The tenant's platform-fee revenue per currency: the sum of its append-only fee postings.
 #[tracing::instrument(name = "db.fee_revenue", skip_all)]
-pub async fn fee_revenue(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<Vec<RevenueRow>> {
+pub async fn fee_revenue(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> sqlx::Result<Vec<RevenueRow>> {
     sqlx::query_as(
         "SELECT currency, sum(amount) AS platform_fee, count(*) AS entries
          FROM ledger_postings
@@ -243,8 +248,8 @@ pub async fn fee_revenue(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<
 #[tracing::instrument(name = "db.users_exist", skip_all)]
 pub async fn count_users(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    users: &[Uuid],
+    tenant: TenantId,
+    users: &[UserId],
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = $1 AND id = ANY($2)")
         .bind(tenant)

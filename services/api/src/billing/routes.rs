@@ -12,6 +12,7 @@ use crate::http::extract::Json;
 use crate::http::pagination::PageQuery;
 use crate::http::responses::{AuthErrors, BodyErrors};
 use crate::idempotency::Scope;
+use crate::money::Currency;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
@@ -46,11 +47,11 @@ pub async fn wallet(
     let wallets: Vec<WalletView> = rows.iter().map(WalletView::from).collect();
     let balance = wallets
         .iter()
-        .find(|w| w.currency == currency)
+        .find(|w| currency == *w.currency)
         .map_or_else(|| "0.00".to_owned(), |w| w.balance.clone());
     Ok(web::Json(WalletSummaryView {
         balance,
-        currency,
+        currency: currency.to_string(),
         wallets,
     }))
 }
@@ -144,7 +145,7 @@ pub async fn transactions(
     let result = wallets::transactions(
         &state,
         &principal,
-        currency.as_deref(),
+        currency.as_ref().map(Currency::as_str),
         page,
         query.cursor.as_deref(),
     )

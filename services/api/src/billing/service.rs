@@ -10,12 +10,12 @@ use crate::auth::principal::Principal;
 use crate::config::PaymentMode;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::idempotency::{self, Outcome, Scope};
-use crate::money::parse_amount;
+use crate::ids::{SessionId, UserId};
+use crate::money::{Money, parse_amount};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use serde_json::Value;
 use sqlx::Executor;
-use uuid::Uuid;
 
 pub struct TopupInput<'a> {
     pub amount: Option<&'a Value>,
@@ -54,8 +54,7 @@ pub async fn topup(
             conn,
             &principal.tenant,
             principal.user_id,
-            amount,
-            &currency,
+            &Money::new(amount, currency.clone()),
             now,
         )
         .await
@@ -73,7 +72,7 @@ pub struct AdjustmentInput<'a> {
 pub async fn adjust(
     state: &AppState,
     admin: &Principal,
-    user: Uuid,
+    user: UserId,
     input: AdjustmentInput<'_>,
     scope: Option<&Scope>,
 ) -> ApiResult<Outcome> {
@@ -97,8 +96,7 @@ pub async fn adjust(
     let adjustment = Adjustment {
         user,
         direction,
-        amount,
-        currency: &currency,
+        money: Money::new(amount, currency),
         reason,
     };
     let now = state.clock.now();
@@ -130,7 +128,7 @@ pub async fn verify(state: &AppState, admin: &Principal) -> ApiResult<LedgerRepo
 pub async fn settlement(
     state: &AppState,
     admin: &Principal,
-    session: Uuid,
+    session: SessionId,
 ) -> ApiResult<SettlementView> {
     let mut conn = state.db.acquire().await?;
     holds::settlement(&mut conn, &admin.tenant, session)

@@ -3,6 +3,7 @@
 use super::audit_repo::Invariant;
 use super::domain::TxType;
 use super::repo::{RevenueRow, SettlementRow, TransactionRow, WalletRow};
+use crate::ids::{EntryId, SessionId, UserId};
 use crate::money::{format_amount, format_exact};
 use crate::time_format;
 use chrono::{DateTime, Utc};
@@ -49,7 +50,8 @@ pub struct TopupView {
     #[schema(example = "12.50")]
     pub amount: String,
     /// The journal entry; `referenceId` of the `topup` transaction.
-    pub transaction_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub transaction_id: EntryId,
     /// Always `completed` in the sandbox payment mode.
     pub status: TopupStatus,
 }
@@ -78,7 +80,8 @@ pub struct TransactionView {
     /// The session for `payment`, `income` and `refund`; the top-up or adjustment otherwise.
     pub reference_id: Uuid,
     /// The journal entry this posting belongs to.
-    pub transaction_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub transaction_id: EntryId,
     #[serde(serialize_with = "time_format::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
@@ -116,20 +119,23 @@ pub struct TransactionsPageView {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdjustmentView {
-    pub user_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub user_id: UserId,
     /// The wallet's balance after the adjustment.
     pub balance: String,
     pub currency: String,
     /// Signed: negative for a debit.
     #[schema(example = "-5.00")]
     pub amount: String,
-    pub transaction_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub transaction_id: EntryId,
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserWalletsView {
-    pub user_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub user_id: UserId,
     pub wallets: Vec<WalletView>,
 }
 
@@ -163,7 +169,8 @@ pub struct RevenueListView {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SettlementView {
-    pub session_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub session_id: SessionId,
     #[schema(example = "5.0000")]
     pub amount: String,
     #[schema(example = "0.7500")]
@@ -178,7 +185,8 @@ pub struct SettlementView {
     pub units: i64,
     #[schema(example = "0.1500")]
     pub fee_rate: String,
-    pub transaction_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub transaction_id: EntryId,
     #[serde(serialize_with = "time_format::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub settled_at: DateTime<Utc>,
@@ -192,7 +200,7 @@ impl From<&SettlementRow> for SettlementView {
             platform_fee: format_exact(s.platform_fee),
             provider_income: format_exact(s.provider_income),
             refund: format_exact(s.refund),
-            currency: s.currency.clone(),
+            currency: s.currency.to_string(),
             units: s.units,
             fee_rate: format_exact(s.fee_rate),
             transaction_id: s.entry_id,

@@ -11,14 +11,14 @@ use crate::audit::{AuditEntry, insert_audit};
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::PageRequest;
-use crate::money::format_amount;
+use crate::ids::{TenantId, UserId};
+use crate::money::{Money, format_amount};
 use crate::state::AppState;
 use crate::tenancy::domain::Tenant;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// A user's wallets: every currency of the marketplace (zero when never used) plus any other
 /// currency the user holds, in the marketplace's order.
@@ -26,7 +26,7 @@ use uuid::Uuid;
 pub async fn user_wallets(
     state: &AppState,
     admin: &Principal,
-    user: Uuid,
+    user: UserId,
 ) -> ApiResult<Vec<WalletRow>> {
     let mut conn = state.db.acquire().await?;
     crate::accounts::service::require_user(&mut conn, admin.tenant_id(), user).await?;
@@ -34,7 +34,7 @@ pub async fn user_wallets(
     wallets(state, &admin.tenant, user).await
 }
 
-pub async fn wallets(state: &AppState, tenant: &Tenant, user: Uuid) -> ApiResult<Vec<WalletRow>> {
+pub async fn wallets(state: &AppState, tenant: &Tenant, user: UserId) -> ApiResult<Vec<WalletRow>> {
     let mut conn = state.db.acquire().await?;
     let mut rows = repo::wallets_of(&mut conn, tenant.id, user).await?;
     for currency in &tenant.currencies {
@@ -62,24 +62,23 @@ pub async fn wallets(state: &AppState, tenant: &Tenant, user: Uuid) -> ApiResult
 pub async fn topup(
     conn: &mut PgConnection,
     tenant: &Tenant,
-    user: Uuid,
-    amount: Decimal,
-    currency: &str,
+    user: UserId,
+    money: &Money,
     now: DateTime<Utc>,
 ) -> ApiResult<TopupView> {
-    let entry = Entry::new(EntryKind::Topup, currency)
+    let entry = Entry::new(EntryKind::Topup, &money.currency)
         .actor(user)
         .memo(Some("sandbox top-up".into()))
         .transfer(
             (Account::PaymentClearing, TxType::Topup),
             (Account::Wallet(user), TxType::Topup),
-            amount,
+            money.amount,
         );
     let recorded = ledger::record(conn, tenant.id, entry, now).await?;
     Ok(TopupView {
         balance: format_amount(recorded.balance_of(user).unwrap_or_default()),
-        currency: currency.to_owned(),
-        amount: format_amount(amount),
+        currency: money.currency.to_string(),
+        amount: format_amount(money.amount),
         transaction_id: recorded.entry_id,
         status: TopupStatus::Completed,
     })
@@ -93,10 +92,9 @@ pub enum Direction {
 }
 
 pub struct Adjustment<'a> {
-    pub user: Uuid,
+    pub user: UserId,
     pub direction: Direction,
-    pub amount: Decimal,
-    pub currency: &'a str,
+    pub money: Money,
     pub reason: &'a str,
 }
 
@@ -115,23 +113,23 @@ pub async fn adjust(
         Direction::Credit => (
             Account::Adjustments,
             Account::Wallet(a.user),
-            a.amount,
+            a.money.amount,
             "wallet_credit",
         ),
         Direction::Debit => (
             Account::Wallet(a.user),
             Account::Adjustments,
-            -a.amount,
+            -a.money.amount,
             "wallet_debit",
         ),
     };
-    let entry = Entry::new(EntryKind::Adjustment, a.currency)
+    let entry = Entry::new(EntryKind::Adjustment, &a.money.currency)
         .actor(admin.user_id)
         .memo(Some(a.reason.to_owned()))
         .transfer(
             (from, TxType::Adjustment),
             (to, TxType::Adjustment),
-            a.amount,
+            a.money.amount,
         );
     let recorded = ledger::record(conn, tenant, entry, now).await?;
     let balance = format_amount(recorded.balance_of(a.user).unwrap_or_default());
@@ -142,13 +140,13 @@ pub async fn adjust(
             actor: admin.user_id,
             action,
             target_type: "wallet",
-            target: a.user,
+            target: a.user.into(),
             reason: Some(a.reason),
             from_status: None,
             to_status: None,
             details: Some(serde_json::json!({
                 "transactionId": recorded.entry_id,
-                "currency": a.currency,
+                "currency": a.money.currency,
                 "amount": format_amount(signed),
                 "balanceAfter": balance,
             })),
@@ -159,7 +157,7 @@ pub async fn adjust(
     Ok(AdjustmentView {
         user_id: a.user,
         balance,
-        currency: a.currency.to_owned(),
+        currency: a.money.currency.to_string(),
         amount: format_amount(signed),
         transaction_id: recorded.entry_id,
     })
@@ -169,8 +167,8 @@ pub async fn adjust(
 /// It carries the last public id shown, never the posting id.
 #[derive(Serialize, Deserialize)]
 struct CursorPayload {
-    t: Uuid,
-    u: Uuid,
+    t: TenantId,
+    u: UserId,
     c: Option<String>,
     a: String,
 }

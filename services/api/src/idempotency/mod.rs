@@ -10,6 +10,7 @@
 pub mod repo;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ids::{TenantId, UserId};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -26,8 +27,8 @@ pub const MAX_KEY_LENGTH: usize = 255;
 /// Who sent the key, the key itself, and a fingerprint of the request it was first used with.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    pub tenant: Uuid,
-    pub user: Uuid,
+    pub tenant: TenantId,
+    pub user: UserId,
     pub key: String,
     pub fingerprint: [u8; 32],
 }
@@ -36,8 +37,8 @@ impl Scope {
     /// The request's key, if it sent one: 1-255 visible ASCII characters.
     pub fn from_request(
         req: &HttpRequest,
-        tenant: Uuid,
-        user: Uuid,
+        tenant: TenantId,
+        user: UserId,
         body: &impl Serialize,
     ) -> ApiResult<Option<Self>> {
         let Some(raw) = req.headers().get(HEADER) else {

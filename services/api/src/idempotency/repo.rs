@@ -1,9 +1,9 @@
 //! SQL of idempotency keys. Claiming inserts the row inside the transaction of the effect, so a
 //! concurrent request with the same key blocks on it and then sees the stored response.
 
+use crate::ids::{TenantId, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredResponse {
@@ -18,8 +18,8 @@ pub struct StoredResponse {
 #[tracing::instrument(name = "db.idempotency_claim", skip_all)]
 pub async fn claim(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
+    tenant: TenantId,
+    user: UserId,
     key: &str,
     request_hash: &[u8],
     now: DateTime<Utc>,
@@ -48,8 +48,8 @@ pub async fn claim(
 #[tracing::instrument(name = "db.idempotency_find", skip_all)]
 pub async fn find(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
+    tenant: TenantId,
+    user: UserId,
     key: &str,
 ) -> sqlx::Result<Option<StoredResponse>> {
     sqlx::query_as(
@@ -66,8 +66,8 @@ pub async fn find(
 #[tracing::instrument(name = "db.idempotency_complete", skip_all)]
 pub async fn complete(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
+    tenant: TenantId,
+    user: UserId,
     key: &str,
     status: i16,
     body: &serde_json::Value,

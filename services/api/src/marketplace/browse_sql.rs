@@ -6,10 +6,10 @@
 
 use super::repo::{LISTING_COLUMNS, ListingRow};
 use crate::agents::domain::PricingModel;
+use crate::ids::{AgentId, TenantId};
 use rust_decimal::Decimal;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
-use uuid::Uuid;
 
 /// Relevance ranks at most this many matches: the most popular ones (one more is fetched to
 /// know whether the window is full).
@@ -53,7 +53,7 @@ impl Filter {
 #[derive(Debug, Clone)]
 pub enum Position {
     Offset(i64),
-    After { key: String, id: Uuid },
+    After { key: String, id: AgentId },
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -76,7 +76,7 @@ pub fn sort_key(sort: Sort, row: &ListingRow) -> String {
 }
 
 /// `WHERE ...` for the tenant and the filters; shared by browse and the capped count.
-fn push_filters(q: &mut QueryBuilder<Postgres>, tenant: Uuid, filter: &Filter) {
+fn push_filters(q: &mut QueryBuilder<Postgres>, tenant: TenantId, filter: &Filter) {
     q.push(" WHERE tenant_id = ");
     q.push_bind(tenant);
     if let Some(text) = &filter.search {
@@ -123,7 +123,7 @@ fn push_filters(q: &mut QueryBuilder<Postgres>, tenant: Uuid, filter: &Filter) {
 /// Builds the browse query. The same builder backs `explain_browse`, so the plan test checks
 /// exactly the SQL that serves requests.
 fn browse_query(
-    tenant: Uuid,
+    tenant: TenantId,
     filter: &Filter,
     sort: Sort,
     position: &Position,
@@ -204,7 +204,7 @@ fn browse_query(
 #[tracing::instrument(name = "db.listing_browse", skip(conn, filter))]
 pub async fn browse(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     filter: &Filter,
     sort: Sort,
     position: &Position,
@@ -219,7 +219,7 @@ pub async fn browse(
 /// The plan Postgres chooses for a browse request (`EXPLAIN (FORMAT JSON)`), for plan tests.
 pub async fn explain_browse(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     filter: &Filter,
     sort: Sort,
     position: &Position,
@@ -236,7 +236,7 @@ pub async fn explain_browse(
 #[tracing::instrument(name = "db.listing_estimate_matching", skip(conn, filter))]
 pub async fn estimate_matching(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     filter: &Filter,
 ) -> sqlx::Result<i64> {
     let mut q = QueryBuilder::new("EXPLAIN (FORMAT JSON) SELECT 1 FROM listings");
@@ -253,7 +253,7 @@ pub async fn estimate_matching(
 #[tracing::instrument(name = "db.listing_count_matching", skip(conn, filter))]
 pub async fn count_matching(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     filter: &Filter,
     cap: i64,
 ) -> sqlx::Result<Option<i64>> {

@@ -6,20 +6,20 @@
 use super::repo::{Position, Sort};
 use crate::error::{ApiError, ApiResult};
 use crate::http::seal::Sealer;
+use crate::ids::{AgentId, TenantId, UserId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 #[derive(Serialize, Deserialize)]
 struct Payload {
     /// Tenant.
-    t: Uuid,
+    t: TenantId,
     /// User.
-    u: Uuid,
+    u: UserId,
     /// Query fingerprint.
     q: String,
     /// Keyset position (sort key and id) ...
     #[serde(skip_serializing_if = "Option::is_none")]
-    k: Option<(String, Uuid)>,
+    k: Option<(String, AgentId)>,
     /// ... or an offset (relevance order).
     #[serde(skip_serializing_if = "Option::is_none")]
     o: Option<i64>,
@@ -30,8 +30,8 @@ const PURPOSE: &str = "browse";
 /// Whom and which query a cursor belongs to.
 #[derive(Clone, Copy)]
 pub struct Owner<'a> {
-    pub tenant: Uuid,
-    pub user: Uuid,
+    pub tenant: TenantId,
+    pub user: UserId,
     pub fingerprint: &'a str,
 }
 
@@ -103,7 +103,7 @@ mod tests {
         Sealer::new(b"a test secret of at least thirty-two bytes")
     }
 
-    fn owner(tenant: Uuid, user: Uuid, fingerprint: &str) -> Owner<'_> {
+    fn owner(tenant: TenantId, user: UserId, fingerprint: &str) -> Owner<'_> {
         Owner {
             tenant,
             user,
@@ -113,10 +113,10 @@ mod tests {
 
     #[test]
     fn round_trips_and_refuses_foreign_cursors() {
-        let (tenant, user) = (Uuid::now_v7(), Uuid::now_v7());
+        let (tenant, user) = (TenantId::new_v7(), UserId::new_v7());
         let position = Position::After {
             key: "12.5".into(),
-            id: Uuid::now_v7(),
+            id: AgentId::new_v7(),
         };
         let cursor = encode(&sealer(), owner(tenant, user, "abc"), &position);
         let ok = decode(
@@ -127,8 +127,8 @@ mod tests {
         );
         assert!(matches!(ok, Ok(Position::After { .. })));
         for (what, other) in [
-            ("another tenant", owner(Uuid::now_v7(), user, "abc")),
-            ("another user", owner(tenant, Uuid::now_v7(), "abc")),
+            ("another tenant", owner(TenantId::new_v7(), user, "abc")),
+            ("another user", owner(tenant, UserId::new_v7(), "abc")),
             ("another query", owner(tenant, user, "abd")),
         ] {
             assert!(
@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn an_unsealed_cursor_is_refused_even_when_its_content_is_valid() {
         use base64::Engine as _;
-        let (tenant, user) = (Uuid::now_v7(), Uuid::now_v7());
+        let (tenant, user) = (TenantId::new_v7(), UserId::new_v7());
         let forged = serde_json::json!({"t": tenant, "u": user, "q": "q", "o": 10});
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(serde_json::to_vec(&forged).expect("json"));
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn keys_that_do_not_fit_the_sort_are_refused() {
-        let (tenant, user) = (Uuid::now_v7(), Uuid::now_v7());
+        let (tenant, user) = (TenantId::new_v7(), UserId::new_v7());
         for (sort, key) in [
             (Sort::Newest, "not-a-date"),
             (Sort::Newest, "0000-01-01T00:00:00Z"),
@@ -171,7 +171,7 @@ mod tests {
         ] {
             let position = Position::After {
                 key: key.into(),
-                id: Uuid::now_v7(),
+                id: AgentId::new_v7(),
             };
             let cursor = encode(&sealer(), owner(tenant, user, "q"), &position);
             assert!(

@@ -3,21 +3,21 @@
 
 use super::repo;
 use crate::error::ApiResult;
+use crate::ids::{AgentId, TenantId};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// Publishes (or refreshes) the agent's listing; the caller's transaction commits it.
 pub async fn list(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    agent: Uuid,
+    tenant: TenantId,
+    agent: AgentId,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     Ok(repo::upsert_listing(conn, tenant, agent, now).await?)
 }
 
 /// Takes the agent out of the marketplace (no-op when it is not listed).
-pub async fn unlist(conn: &mut PgConnection, tenant: Uuid, agent: Uuid) -> ApiResult<()> {
+pub async fn unlist(conn: &mut PgConnection, tenant: TenantId, agent: AgentId) -> ApiResult<()> {
     Ok(repo::delete_listing(conn, tenant, agent).await?)
 }

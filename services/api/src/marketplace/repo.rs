@@ -4,15 +4,15 @@
 use crate::agents::domain::{
     ApprovalMode, Capability, HostingType, OnlineStatus, PricingModel, TransparencyLevel,
 };
+use crate::ids::{AgentId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use sqlx::types::Json;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ListingRow {
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     pub slug: String,
     pub name: String,
     pub description: String,
@@ -43,8 +43,8 @@ pub(super) const LISTING_COLUMNS: &str = "agent_id, slug, name, description, lon
 #[tracing::instrument(name = "db.listing_upsert", skip(conn))]
 pub async fn upsert_listing(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    agent: Uuid,
+    tenant: TenantId,
+    agent: AgentId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let inserted: bool = sqlx::query_scalar(
@@ -93,8 +93,8 @@ pub async fn upsert_listing(
 #[tracing::instrument(name = "db.listing_delete", skip(conn))]
 pub async fn delete_listing(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    agent: Uuid,
+    tenant: TenantId,
+    agent: AgentId,
 ) -> sqlx::Result<()> {
     let deleted = sqlx::query("DELETE FROM listings WHERE tenant_id = $1 AND agent_id = $2")
         .bind(tenant)
@@ -107,7 +107,7 @@ pub async fn delete_listing(
     Ok(())
 }
 
-async fn adjust_count(conn: &mut PgConnection, tenant: Uuid, delta: i64) -> sqlx::Result<()> {
+async fn adjust_count(conn: &mut PgConnection, tenant: TenantId, delta: i64) -> sqlx::Result<()> {
     // Postgres checks CHECK constraints on the proposed row of an upsert too, so only
     // increments may insert; a decrement always follows an increment and updates.
     let sql = if delta > 0 {
@@ -125,7 +125,7 @@ async fn adjust_count(conn: &mut PgConnection, tenant: Uuid, delta: i64) -> sqlx
 }
 
 #[tracing::instrument(name = "db.listing_count", skip(conn))]
-pub async fn listed_count(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<i64> {
+pub async fn listed_count(conn: &mut PgConnection, tenant: TenantId) -> sqlx::Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT listed FROM listing_counts WHERE tenant_id = $1")
             .bind(tenant)
@@ -138,7 +138,7 @@ pub async fn listed_count(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result
 #[tracing::instrument(name = "db.listing_by_slug", skip(conn))]
 pub async fn find_by_slug(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     slug: &str,
 ) -> sqlx::Result<Option<ListingRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -151,7 +151,11 @@ pub async fn find_by_slug(
 }
 
 #[tracing::instrument(name = "db.listing_exists", skip(conn))]
-pub async fn is_listed(conn: &mut PgConnection, tenant: Uuid, agent: Uuid) -> sqlx::Result<bool> {
+pub async fn is_listed(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    agent: AgentId,
+) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM listings WHERE tenant_id = $1 AND agent_id = $2)",
     )
@@ -164,9 +168,9 @@ pub async fn is_listed(conn: &mut PgConnection, tenant: Uuid, agent: Uuid) -> sq
 #[tracing::instrument(name = "db.favorite_add", skip(conn))]
 pub async fn add_favorite(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
-    agent: Uuid,
+    tenant: TenantId,
+    user: UserId,
+    agent: AgentId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
@@ -184,9 +188,9 @@ pub async fn add_favorite(
 #[tracing::instrument(name = "db.favorite_remove", skip(conn))]
 pub async fn remove_favorite(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
-    agent: Uuid,
+    tenant: TenantId,
+    user: UserId,
+    agent: AgentId,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "DELETE FROM favorites WHERE tenant_id = $1 AND user_id = $2 AND agent_id = $3",
@@ -204,7 +208,7 @@ pub type Favorite = (FavoriteEntry, Option<ListingRow>);
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct FavoriteEntry {
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     pub favorited_at: DateTime<Utc>,
 }
 
@@ -212,8 +216,8 @@ pub struct FavoriteEntry {
 #[tracing::instrument(name = "db.favorite_list", skip(conn))]
 pub async fn list_favorites(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    user: Uuid,
+    tenant: TenantId,
+    user: UserId,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<Favorite>, i64)> {
@@ -227,7 +231,7 @@ pub async fn list_favorites(
     .bind(offset)
     .fetch_all(&mut *conn)
     .await?;
-    let ids: Vec<Uuid> = entries.iter().map(|e| e.agent_id).collect();
+    let ids: Vec<AgentId> = entries.iter().map(|e| e.agent_id).collect();
     let listings: Vec<ListingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {LISTING_COLUMNS} FROM listings WHERE tenant_id = $1 AND agent_id = ANY($2)"
     )))

@@ -10,13 +10,13 @@ use crate::auth::principal::Principal;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::responses::AuthErrors;
+use crate::ids::AgentId;
 use crate::state::AppState;
 use crate::time_format;
 use actix_web::{delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -28,7 +28,8 @@ pub struct ProviderSummary {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListingView {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: AgentId,
     pub name: String,
     pub slug: String,
     pub description: String,
@@ -140,7 +141,8 @@ pub struct BrowseResponse {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FavoriteView {
-    pub agent_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub agent_id: AgentId,
     #[serde(serialize_with = "time_format::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub favorited_at: DateTime<Utc>,
@@ -154,7 +156,8 @@ pub struct FavoriteView {
 #[serde(rename_all = "camelCase")]
 pub struct FavoriteResult {
     pub success: bool,
-    pub agent_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub agent_id: AgentId,
     /// True when this call changed anything (added, or removed).
     pub changed: bool,
 }
@@ -246,7 +249,7 @@ pub async fn agent_detail(
 pub async fn add_favorite(
     state: web::Data<AppState>,
     principal: Principal,
-    agent_id: web::Path<Uuid>,
+    agent_id: web::Path<AgentId>,
 ) -> ApiResult<web::Json<FavoriteResult>> {
     let agent_id = agent_id.into_inner();
     let changed = service::add_favorite(&state, &principal, agent_id).await?;
@@ -311,7 +314,7 @@ pub async fn list_favorites(
 pub async fn remove_favorite(
     state: web::Data<AppState>,
     principal: Principal,
-    agent_id: web::Path<Uuid>,
+    agent_id: web::Path<AgentId>,
 ) -> ApiResult<web::Json<FavoriteResult>> {
     let agent_id = agent_id.into_inner();
     let changed = service::remove_favorite(&state, &principal, agent_id).await?;

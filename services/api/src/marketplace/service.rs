@@ -6,10 +6,10 @@ use crate::agents::domain::PricingModel;
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{MAX_LIMIT, PageRequest};
+use crate::ids::AgentId;
 use crate::money::parse_price;
 use crate::state::AppState;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 /// Offsets beyond this must use the cursor.
 /// Filtered totals are counted exactly when the planner expects at most this many matches ...
@@ -187,7 +187,11 @@ pub async fn detail(state: &AppState, principal: &Principal, slug: &str) -> ApiR
 }
 
 /// Idempotent; only agents currently in the marketplace can be favourited.
-pub async fn add_favorite(state: &AppState, principal: &Principal, agent: Uuid) -> ApiResult<bool> {
+pub async fn add_favorite(
+    state: &AppState,
+    principal: &Principal,
+    agent: AgentId,
+) -> ApiResult<bool> {
     let mut conn = state.db.acquire().await?;
     if !repo::is_listed(&mut conn, principal.tenant_id(), agent).await? {
         return Err(ApiError::not_found("Agent"));
@@ -205,7 +209,7 @@ pub async fn add_favorite(state: &AppState, principal: &Principal, agent: Uuid) 
 pub async fn remove_favorite(
     state: &AppState,
     principal: &Principal,
-    agent: Uuid,
+    agent: AgentId,
 ) -> ApiResult<bool> {
     let mut conn = state.db.acquire().await?;
     Ok(repo::remove_favorite(&mut conn, principal.tenant_id(), principal.user_id, agent).await?)

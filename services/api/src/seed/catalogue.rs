@@ -1,16 +1,16 @@
 //! Bulk catalogue generation for load and plan checks (`clawrent admin seed-catalogue`):
 //! N synthetic providers' agents with active profiles and listings, written set-wise in batches.
 
+use crate::ids::{TenantId, UserId};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 const BATCH: i64 = 50_000;
 
 /// Adds `count` listed agents owned by one synthetic provider of the tenant; returns how many.
 pub async fn seed_catalogue(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    owner: Uuid,
+    tenant: TenantId,
+    owner: UserId,
     count: i64,
 ) -> sqlx::Result<i64> {
     // Batches of index maintenance can outlast the service's statement_timeout; this is an

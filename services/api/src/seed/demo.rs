@@ -9,10 +9,10 @@ use crate::agents::repo as agents;
 use crate::agents::service::{self, AgentInput, TermsInput};
 use crate::auth::principal::{Credential, Principal};
 use crate::error::ApiError;
+use crate::ids::UserId;
 use crate::state::AppState;
 use crate::tenancy::domain::Tenant;
 use std::sync::Arc;
-use uuid::Uuid;
 
 pub const DEMO_PASSWORD: &str = "clawrent-demo-password";
 
@@ -185,7 +185,7 @@ pub struct DemoSummary {
     pub users: Vec<(String, &'static str)>,
 }
 
-fn principal(tenant: &Arc<Tenant>, user: Uuid, role: UserRole) -> Principal {
+fn principal(tenant: &Arc<Tenant>, user: UserId, role: UserRole) -> Principal {
     Principal {
         tenant: tenant.clone(),
         user_id: user,
@@ -200,7 +200,7 @@ async fn ensure_user(
     email: &str,
     name: &str,
     role: UserRole,
-) -> Result<Uuid, ApiError> {
+) -> Result<UserId, ApiError> {
     let mut conn = state.db.acquire().await?;
     if let Some(user) = accounts::find_user_by_email(&mut conn, tenant.id, email).await? {
         return Ok(user.id);
@@ -218,7 +218,7 @@ async fn ensure_user(
         &mut conn,
         tenant.id,
         NewUser {
-            id: Uuid::now_v7(),
+            id: UserId::new_v7(),
             email,
             name,
             password_hash: &hash,
@@ -321,7 +321,7 @@ pub async fn seed(state: &AppState, tenant: Tenant) -> Result<DemoSummary, ApiEr
 }
 
 /// The synthetic owner of `seed-catalogue` agents.
-pub async fn ensure_bulk_provider(state: &AppState, tenant: &Tenant) -> Result<Uuid, ApiError> {
+pub async fn ensure_bulk_provider(state: &AppState, tenant: &Tenant) -> Result<UserId, ApiError> {
     ensure_user(
         state,
         tenant,

@@ -1,6 +1,7 @@
 //! Tenant value types, each built only through `parse`.
 
 use crate::error::{ApiError, ApiResult};
+use crate::ids::TenantId;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -27,7 +28,7 @@ impl TenantStatus {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Tenant {
-    pub id: Uuid,
+    pub id: TenantId,
     pub slug: String,
     pub name: String,
     pub status: TenantStatus,

@@ -2,9 +2,9 @@
 //! needs no database; every query runs in the black-box tests against real Postgres.
 
 use super::domain::{Hostname, Tenant, TenantStatus};
+use crate::ids::TenantId;
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 const COLUMNS: &str = "t.id, t.slug, t.name, t.status, t.fee_rate, t.currencies, t.is_default, t.created_at, t.updated_at, t.posting_id_key";
 
@@ -41,7 +41,7 @@ pub async fn find_default(conn: &mut PgConnection) -> sqlx::Result<Tenant> {
 }
 
 pub struct NewTenant<'a> {
-    pub id: Uuid,
+    pub id: TenantId,
     pub slug: &'a str,
     pub name: &'a str,
     pub fee_rate: Decimal,
@@ -72,7 +72,7 @@ pub struct TenantChanges<'a> {
 #[tracing::instrument(name = "db.tenant_update", skip(conn, c))]
 pub async fn update(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     c: TenantChanges<'_>,
 ) -> sqlx::Result<Tenant> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -92,7 +92,7 @@ pub async fn update(
 #[tracing::instrument(name = "db.tenant_replace_hostnames", skip(conn, hostnames))]
 pub async fn replace_hostnames(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     hostnames: &[Hostname],
 ) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM tenant_hostnames WHERE tenant_id = $1")
@@ -109,7 +109,7 @@ pub async fn replace_hostnames(
 }
 
 #[tracing::instrument(name = "db.tenant_hostnames", skip(conn))]
-pub async fn hostnames(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<Vec<String>> {
+pub async fn hostnames(conn: &mut PgConnection, tenant: TenantId) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT hostname FROM tenant_hostnames WHERE tenant_id = $1 ORDER BY hostname",
     )
@@ -122,8 +122,8 @@ pub async fn hostnames(conn: &mut PgConnection, tenant: Uuid) -> sqlx::Result<Ve
 #[tracing::instrument(name = "db.tenant_hostnames_many", skip(conn, tenants))]
 pub async fn hostnames_of(
     conn: &mut PgConnection,
-    tenants: &[Uuid],
-) -> sqlx::Result<Vec<(Uuid, String)>> {
+    tenants: &[TenantId],
+) -> sqlx::Result<Vec<(TenantId, String)>> {
     sqlx::query_as("SELECT tenant_id, hostname FROM tenant_hostnames WHERE tenant_id = ANY($1) ORDER BY hostname")
         .bind(tenants)
         .fetch_all(conn)

@@ -9,6 +9,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::responses::{AuthErrors, BodyErrors, PlatformErrors};
+use crate::ids::TenantId;
 use crate::state::AppState;
 use crate::time_format;
 use actix_web::{HttpResponse, get, patch, post, web};
@@ -16,7 +17,6 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -51,7 +51,8 @@ pub struct UpdateTenantRequest {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantView {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: TenantId,
     pub slug: String,
     pub name: String,
     pub status: TenantStatus,

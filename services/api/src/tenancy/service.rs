@@ -4,9 +4,9 @@ use super::domain::{Tenant, TenantSlug, TenantStatus, parse_currencies, parse_ho
 use super::repo::{self, NewTenant, TenantChanges};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::http::pagination::PageRequest;
+use crate::ids::TenantId;
 use crate::money::parse_fee_rate;
 use crate::state::AppState;
-use uuid::Uuid;
 
 pub struct TenantInput {
     pub slug: String,
@@ -56,7 +56,7 @@ pub async fn create(state: &AppState, input: TenantInput) -> ApiResult<(Tenant, 
     let tenant = repo::insert(
         &mut tx,
         NewTenant {
-            id: Uuid::now_v7(),
+            id: TenantId::new_v7(),
             slug: slug.as_str(),
             name: &name,
             fee_rate,
@@ -97,7 +97,7 @@ pub async fn list(
 ) -> ApiResult<(Vec<(Tenant, Vec<String>)>, i64)> {
     let mut conn = state.db.acquire().await?;
     let (tenants, total) = repo::list(&mut conn, page.limit(), page.offset()).await?;
-    let ids: Vec<Uuid> = tenants.iter().map(|t| t.id).collect();
+    let ids: Vec<TenantId> = tenants.iter().map(|t| t.id).collect();
     let pairs = repo::hostnames_of(&mut conn, &ids).await?;
     let out = tenants
         .into_iter()
