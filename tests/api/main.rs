@@ -23,4 +23,5 @@ mod overload;
 mod pool_logs;
 mod rate_limits;
 mod schemathesis;
+mod sessions;
 mod tenancy;

@@ -25,6 +25,7 @@ or the Host header; without either the default tenant answers.",
         (name = "billing", description = "Wallets, top-ups and transactions. Money-moving POSTs honour Idempotency-Key"),
         (name = "marketplace", description = "Browse and search agents"),
         (name = "favorites", description = "A user's favourite agents"),
+        (name = "sessions", description = "Rental sessions (rent, approve, reject, end and settle) and their messages"),
         (name = "platform", description = "Platform operator: tenants and their first admins"),
         (name = "health", description = "Health, liveness and readiness"),
     )
@@ -63,6 +64,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     crate::marketplace::routes::configure(cfg);
     crate::billing::routes::configure(cfg);
     crate::billing::admin_routes::configure(cfg);
+    crate::sessions::routes::configure(cfg);
 }
 
 /// The document exactly as the server serves it.

@@ -15,7 +15,9 @@ use crate::http::seal::Sealer;
 use crate::kv::Redis;
 use crate::mail::Mailer;
 use crate::openapi::{ApiDoc, routes};
+use crate::outbox::Outbox;
 use crate::ratelimit::RateLimiter;
+use crate::sessions::token::SessionTokens;
 use crate::state::AppState;
 use crate::tenancy::resolve::TenantResolver;
 use actix_http::{HttpService, KeepAlive, Protocol};
@@ -57,6 +59,8 @@ impl AppState {
             jwt: Arc::new(JwtKeys::from_settings(&settings)?),
             code_key: code_key.into(),
             cursors: Sealer::new(settings.jwt_secret.expose().as_bytes()),
+            session_tokens: SessionTokens::new(settings.jwt_secret.expose().as_bytes()),
+            outbox: Outbox::default(),
             shutting_down: Arc::new(AtomicBool::new(false)),
             settings: Arc::new(settings),
         })
@@ -175,14 +179,14 @@ impl Application {
 
     /// Serves until the server is stopped through its handle (tests drop it).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        crate::idempotency::spawn_janitor(self.state.clone());
+        spawn_background(&self.state);
         self.server.await
     }
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully: readiness turns false at once,
     /// listeners close after SHUTDOWN_DELAY_SECONDS, in-flight requests get SHUTDOWN_GRACE_SECONDS.
     pub async fn run_until_signal(self) -> std::io::Result<()> {
-        crate::idempotency::spawn_janitor(self.state.clone());
+        spawn_background(&self.state);
         let handle = self.server.handle();
         let state = self.state.clone();
         tokio::spawn(async move {
@@ -197,6 +201,14 @@ impl Application {
         });
         self.server.await
     }
+}
+
+/// The background work of every replica: the idempotency janitor, the outbox relay and the
+/// session sweeper. Each is safe to run on any number of replicas at once.
+fn spawn_background(state: &AppState) {
+    crate::idempotency::spawn_janitor(state.clone());
+    crate::outbox::spawn_relay(state.clone());
+    crate::sessions::sweeper::spawn(state.clone());
 }
 
 async fn wait_for_signal() {

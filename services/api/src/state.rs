@@ -7,7 +7,9 @@ use crate::config::Settings;
 use crate::http::seal::Sealer;
 use crate::kv::Redis;
 use crate::mail::Mailer;
+use crate::outbox::Outbox;
 use crate::ratelimit::RateLimiter;
+use crate::sessions::token::SessionTokens;
 use crate::tenancy::resolve::TenantResolver;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -28,6 +30,10 @@ pub struct AppState {
     pub code_key: Arc<[u8]>,
     /// Signs pagination cursors (key derived from JWT_SECRET).
     pub cursors: Sealer,
+    /// Derives session tokens (key derived from JWT_SECRET).
+    pub session_tokens: SessionTokens,
+    /// Wakes this replica's outbox relay after a commit that wrote events.
+    pub outbox: Outbox,
     pub shutting_down: Arc<AtomicBool>,
 }
 

@@ -4,6 +4,7 @@ pub mod admin_routes;
 pub mod domain;
 pub mod lifecycle;
 pub mod profile_repo;
+pub mod rental;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -282,3 +282,25 @@ pub async fn find_by_slug(
 }
 
 pub use super::profile_repo::*;
+
+/// One more session on the profile's counters (`completed` when it settled).
+#[tracing::instrument(name = "db.profile_count_session", skip(conn))]
+pub async fn count_session(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    agent: AgentId,
+    completed: bool,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE provider_profiles
+         SET total_sessions = total_sessions + 1,
+             completed_sessions = completed_sessions + CASE WHEN $3 THEN 1 ELSE 0 END
+         WHERE tenant_id = $1 AND agent_id = $2",
+    )
+    .bind(tenant)
+    .bind(agent)
+    .bind(completed)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

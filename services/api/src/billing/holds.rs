@@ -18,6 +18,7 @@ use super::ledger::{self, Account, Entry};
 use super::repo::{self, HoldRow, SettlementRow};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{HoldId, SessionId, UserId};
+use crate::money::Money;
 use crate::tenancy::domain::Tenant;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -252,4 +253,19 @@ pub async fn settlement(
     session: SessionId,
 ) -> ApiResult<Option<SettlementRow>> {
     Ok(repo::find_settlement(conn, tenant.id, session).await?)
+}
+
+/// The consumer's balance in a currency (zero without a wallet), to explain a refused hold.
+pub async fn balance(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    user: UserId,
+    currency: &crate::money::Currency,
+) -> ApiResult<Money> {
+    let wallets = repo::wallets_of(conn, tenant.id, user).await?;
+    let amount = wallets
+        .iter()
+        .find(|w| *currency == *w.currency)
+        .map_or(Decimal::ZERO, |w| w.balance);
+    Ok(Money::new(amount, currency.clone()))
 }

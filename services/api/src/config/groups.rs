@@ -27,6 +27,32 @@ pub struct BillingSettings {
     pub idempotency_key_ttl: Duration,
 }
 
+/// Session timing: expiry of pending sessions, idle end, and the background passes.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub pending_ttl: Duration,
+    pub idle_timeout: Duration,
+    pub sweep_interval: Duration,
+    pub outbox_poll_interval: Duration,
+}
+
+pub(super) fn session_settings(src: &Source<'_>) -> Result<SessionSettings, ConfigError> {
+    let at_least =
+        |name: &'static str, min: Duration, text: &str| -> Result<Duration, ConfigError> {
+            let value = src.duration(name)?;
+            if value < min {
+                return Err(err(name, format!("must be at least {text}")));
+            }
+            Ok(value)
+        };
+    Ok(SessionSettings {
+        pending_ttl: at_least("SESSION_PENDING_TTL", Duration::from_secs(10), "10s")?,
+        idle_timeout: at_least("SESSION_IDLE_TIMEOUT", Duration::from_secs(60), "1m")?,
+        sweep_interval: at_least("SESSION_SWEEP_INTERVAL", Duration::from_secs(1), "1s")?,
+        outbox_poll_interval: at_least("OUTBOX_POLL_INTERVAL", Duration::from_secs(1), "1s")?,
+    })
+}
+
 /// HTTP edge settings: cross-origin access and how long a body may take to arrive.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {

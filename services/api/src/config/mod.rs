@@ -13,8 +13,8 @@ pub use source::{ConfigError, parse_duration};
 
 pub use variables::VARIABLES;
 
-pub use groups::{BillingSettings, HoldLimits, HttpSettings, PaymentMode};
-use groups::{billing_settings, http_settings, validate_smtp_url};
+pub use groups::{BillingSettings, HoldLimits, HttpSettings, PaymentMode, SessionSettings};
+use groups::{billing_settings, http_settings, session_settings, validate_smtp_url};
 use source::{Source, err};
 
 pub mod dev_secrets;
@@ -102,6 +102,7 @@ pub struct Settings {
     pub password_hash_per_client: usize,
     pub rate_limits: RateLimits,
     pub billing: BillingSettings,
+    pub sessions: SessionSettings,
     pub http: HttpSettings,
     pub verification_resend_cooldown: Duration,
     pub shutdown_delay: Duration,
@@ -288,6 +289,7 @@ impl Settings {
                 topup: src.rate("RATE_LIMIT_TOPUP")?,
             },
             billing: billing_settings(&src, env)?,
+            sessions: session_settings(&src)?,
             http: http_settings(&src)?,
             verification_resend_cooldown: src.duration("VERIFICATION_RESEND_COOLDOWN")?,
             shutdown_delay: src.seconds("SHUTDOWN_DELAY_SECONDS")?,

@@ -168,6 +168,26 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "tokens a per-token session's hold covers (hold = price x budget)",
     ),
     (
+        "SESSION_PENDING_TTL",
+        "15m",
+        "a session waiting for the provider's approval expires after this (its hold is voided)",
+    ),
+    (
+        "SESSION_IDLE_TIMEOUT",
+        "30m",
+        "an active session with no message for this long ends and settles",
+    ),
+    (
+        "SESSION_SWEEP_INTERVAL",
+        "5s",
+        "how often each replica looks for sessions to expire or end by time",
+    ),
+    (
+        "OUTBOX_POLL_INTERVAL",
+        "1s",
+        "how often each replica publishes events a crashed replica left (new events go out at once)",
+    ),
+    (
         "IDEMPOTENCY_KEY_TTL",
         "24h",
         "how long an Idempotency-Key and its stored response are kept",

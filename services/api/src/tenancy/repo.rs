@@ -18,6 +18,16 @@ pub async fn find_by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<O
     .await
 }
 
+#[tracing::instrument(name = "db.tenant_by_id", skip(conn))]
+pub async fn find_by_id(conn: &mut PgConnection, id: TenantId) -> sqlx::Result<Option<Tenant>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tenants t WHERE t.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
 #[tracing::instrument(name = "db.tenant_by_hostname", skip(conn))]
 pub async fn find_by_hostname(
     conn: &mut PgConnection,

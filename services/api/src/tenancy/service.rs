@@ -168,3 +168,10 @@ pub async fn require(state: &AppState, slug: &str) -> ApiResult<Tenant> {
     let mut conn = state.db.acquire().await?;
     find(&mut conn, slug).await
 }
+
+/// The tenant by id, for the server's own jobs (the session sweeper).
+pub async fn by_id(conn: &mut sqlx::PgConnection, id: TenantId) -> ApiResult<Tenant> {
+    repo::find_by_id(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))
+}

@@ -1,0 +1,5 @@
+//! Rental sessions over REST: renting, approving, ending and settling, messages, time, events.
+
+mod flow;
+mod isolation;
+mod support;
