@@ -17,15 +17,6 @@ async fn list(app: &TestApp, auth: &Auth) -> Value {
         .body
 }
 
-fn ids(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|k| k["id"].as_str().expect("id").to_owned())
-        .collect()
-}
-
 async fn key_count(app: &TestApp, user: &TestUser) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE user_id = $1::uuid")
         .bind(&user.id)

@@ -215,15 +215,6 @@ async fn middle_key(app: &TestApp, sort: Sort) -> (String, uuid::Uuid) {
         .expect("a key from the middle")
 }
 
-fn ids(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .expect("data is an array")
-        .iter()
-        .map(|item| item["id"].as_str().expect("item id").to_owned())
-        .collect()
-}
-
 /// One test, one seed: the plans, then the same catalogue through HTTP.
 #[tokio::test]
 async fn browse_stays_index_driven_at_two_hundred_thousand_listings() {
