@@ -135,6 +135,11 @@ impl TestApp {
             .expect("count query")
     }
 
+    /// The entries of the admin audit log.
+    pub async fn audit_count(&self) -> i64 {
+        self.count("SELECT count(*) FROM admin_audit").await
+    }
+
     /// The default tenant's admin for this app (created on first use through the platform API).
     pub async fn default_admin(&self) -> TestUser {
         let mut admin = self.admin_in("default").await;
