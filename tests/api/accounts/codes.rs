@@ -12,7 +12,7 @@ async fn verification_codes_are_stored_hashed_and_expire_after_ten_minutes() {
     app.send_verification(&email, &Auth::none())
         .await
         .expect(200);
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     let (stored, ttl_seconds): (Vec<u8>, f64) = sqlx::query_as(
         "SELECT code_hash, extract(epoch FROM expires_at - sent_at)::float8 FROM email_verifications WHERE email = $1",
     )
@@ -32,7 +32,7 @@ async fn a_wrong_code_is_rejected_and_counts_an_attempt() {
     app.send_verification(&email, &Auth::none())
         .await
         .expect(200);
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     let wrong = wrong_code(&code);
 
     let reply = app
@@ -61,7 +61,7 @@ async fn five_wrong_codes_lock_the_code_until_a_new_one_is_requested() {
     app.send_verification(&email, &Auth::none())
         .await
         .expect(200);
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     let wrong = wrong_code(&code);
     for _ in 0..5 {
         app.register(&email, PASSWORD, wrong, &Auth::none())
@@ -77,7 +77,7 @@ async fn five_wrong_codes_lock_the_code_until_a_new_one_is_requested() {
     app.send_verification(&email, &Auth::none())
         .await
         .expect(200);
-    let fresh = smtp().latest_code(&email);
+    let fresh = smtp().latest_code(&email).await;
     app.register(&email, PASSWORD, &fresh, &Auth::none())
         .await
         .expect(201);
@@ -90,7 +90,7 @@ async fn an_expired_code_is_rejected() {
     app.send_verification(&email, &Auth::none())
         .await
         .expect(200);
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     app.clock
         .advance(Duration::minutes(10) + Duration::seconds(1));
     app.register(&email, PASSWORD, &code, &Auth::none())
@@ -116,7 +116,7 @@ async fn a_second_code_within_the_cooldown_is_429_and_a_later_one_replaces_the_f
     app.send_verification(&email, &Auth::none())
         .await
         .expect(200);
-    let first = smtp().latest_code(&email);
+    let first = smtp().latest_code(&email).await;
 
     let again = app
         .send_verification(&email, &Auth::none())
@@ -128,13 +128,13 @@ async fn a_second_code_within_the_cooldown_is_429_and_a_later_one_replaces_the_f
         .parse()
         .expect("seconds");
     assert!((1..=60).contains(&retry), "{retry}");
-    assert_eq!(smtp().messages_to(&email).len(), 1, "no second mail");
+    assert_eq!(smtp().messages_to(&email).await.len(), 1, "no second mail");
 
     app.clock.advance(Duration::seconds(61));
     app.send_verification(&email, &Auth::none())
         .await
         .expect(200);
-    let second = smtp().latest_code(&email);
+    let second = smtp().latest_code(&email).await;
     if first != second {
         app.register(&email, PASSWORD, &first, &Auth::none())
             .await

@@ -16,9 +16,9 @@ async fn the_full_register_flow_works_with_a_code_from_a_real_smtp_server() {
         .expect(200);
     assert_eq!(sent.body["success"], true);
     assert_eq!(sent.body["expiresIn"], 600);
-    let mail = smtp().messages_to(&email);
+    let mail = smtp().messages_to(&email).await;
     assert_eq!(mail.len(), 1, "exactly one mail");
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     assert!(
         code.chars().all(|c| c.is_ascii_digit()) && code.len() == 6,
         "{code}"
@@ -91,7 +91,7 @@ async fn a_registered_email_cannot_get_a_code_or_register_again() {
     app.send_verification(&email, &Auth::none())
         .await
         .expect(200);
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     let admin = json!({ "email": email, "password": PASSWORD, "name": "Admin" });
     app.post(
         "/api/platform/tenants/default/admins",

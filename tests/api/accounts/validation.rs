@@ -12,7 +12,7 @@ async fn weak_passwords_are_rejected_without_using_up_the_code() {
     app.send_verification(&email, &Auth::none())
         .await
         .expect(200);
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     let long = "x".repeat(129);
     let cases = [
         ("short", "seven c"),

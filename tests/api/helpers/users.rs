@@ -70,7 +70,7 @@ impl TestApp {
         self.send_verification(&email, &scope(Auth::none()))
             .await
             .expect(200);
-        let code = smtp().latest_code(&email);
+        let code = smtp().latest_code(&email).await;
         let reply = self
             .register(&email, PASSWORD, &code, &scope(Auth::none()))
             .await
