@@ -12,24 +12,26 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use uuid::Uuid;
 
+pub const TOPUP: &str = "/api/billing/wallet/topup";
+
+/// The admin's adjustments of `user`'s wallet.
+pub fn adjustments(user: &TestUser) -> String {
+    format!("/api/admin/wallets/{}/adjustments", user.id)
+}
+
 pub fn dec(raw: &str) -> Decimal {
     raw.parse().expect("decimal")
 }
 
 impl TestApp {
     pub async fn topup(&self, auth: &Auth, amount: &str) -> Reply {
-        self.post(
-            "/api/billing/wallet/topup",
-            auth,
-            &json!({ "amount": amount }),
-        )
-        .await
+        self.post(TOPUP, auth, &json!({ "amount": amount })).await
     }
 
     /// Tops up `amount` in `currency`.
     pub async fn topup_in(&self, auth: &Auth, amount: &str, currency: &str) -> Reply {
         self.post(
-            "/api/billing/wallet/topup",
+            TOPUP,
             auth,
             &json!({ "amount": amount, "currency": currency }),
         )
@@ -38,12 +40,8 @@ impl TestApp {
 
     /// Tops up with an `Idempotency-Key`.
     pub async fn topup_keyed(&self, auth: Auth, key: &str, body: &serde_json::Value) -> Reply {
-        self.post(
-            "/api/billing/wallet/topup",
-            &auth.with("idempotency-key", key.to_owned()),
-            body,
-        )
-        .await
+        self.post(TOPUP, &auth.with("idempotency-key", key.to_owned()), body)
+            .await
     }
 
     /// The balance in `currency` (the default currency when None), as a Decimal.

@@ -147,7 +147,7 @@ async fn send_verification_is_limited_per_email_and_per_ip() {
         .await
         .expect_error(429, "RATE_LIMITED");
     assert_eq!(
-        smtp().messages_to(&email).len(),
+        smtp().messages_to(&email).await.len(),
         2,
         "the limited request sent nothing"
     );
@@ -183,7 +183,7 @@ async fn register_is_limited_per_email() {
     app.send_verification(&email, &Auth::none())
         .await
         .expect(200);
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     let wrong = wrong_code(&code);
     for _ in 0..2 {
         app.register(&email, PASSWORD, wrong, &Auth::none())

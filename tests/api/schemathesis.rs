@@ -16,13 +16,13 @@ const SEED: &str = "20261201";
 /// deeper run by hand.
 const MAX_EXAMPLES: &str = "12";
 
-fn schemathesis() -> PathBuf {
+async fn schemathesis() -> PathBuf {
     let bin = match std::env::var("CLAWRENT_TEST_PYTHON") {
         Ok(python) => Path::new(&python).with_file_name("schemathesis"),
         Err(_) => workspace_root().join(".tools/venv/bin/schemathesis"),
     };
     assert!(
-        bin.exists(),
+        tokio::fs::try_exists(&bin).await.unwrap_or(false),
         "{} is missing: run deploy/test-tools.sh (make test does)",
         bin.display()
     );
@@ -38,23 +38,30 @@ struct Caller {
 }
 
 /// A fresh directory with the configuration and the dictionaries of ids from this app's data.
-fn config_dir(agent: &str, slug: &str, users: &[&TestUser]) -> PathBuf {
+async fn config_dir(agent: &str, slug: &str, users: &[&TestUser]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "clawrent-schemathesis-{}",
         uuid::Uuid::now_v7().simple()
     ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    std::fs::copy(
+    tokio::fs::create_dir_all(&dir).await.expect("temp dir");
+    tokio::fs::copy(
         workspace_root().join("tests/schemathesis/schemathesis.toml"),
         dir.join("schemathesis.toml"),
     )
+    .await
     .expect("copy tests/schemathesis/schemathesis.toml");
     let dict =
         |values: &[&str]| -> String { values.iter().map(|v| format!("\"{v}\"\n")).collect() };
     let user_ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
-    std::fs::write(dir.join("agents.dict"), dict(&[agent])).expect("agents.dict");
-    std::fs::write(dir.join("users.dict"), dict(&user_ids)).expect("users.dict");
-    std::fs::write(dir.join("slugs.dict"), dict(&[slug, "default"])).expect("slugs.dict");
+    tokio::fs::write(dir.join("agents.dict"), dict(&[agent]))
+        .await
+        .expect("agents.dict");
+    tokio::fs::write(dir.join("users.dict"), dict(&user_ids))
+        .await
+        .expect("users.dict");
+    tokio::fs::write(dir.join("slugs.dict"), dict(&[slug, "default"]))
+        .await
+        .expect("slugs.dict");
     dir
 }
 
@@ -86,7 +93,7 @@ async fn run(app: &TestApp, dir: &Path, caller: &Caller) -> (bool, String) {
         shown.push_str(" --header 'Authorization: Bearer <token>'");
     }
     let started = Instant::now();
-    let output = tokio::process::Command::new(schemathesis())
+    let output = tokio::process::Command::new(schemathesis().await)
         .args(&args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -120,7 +127,8 @@ async fn schemathesis_finds_no_server_error_or_undocumented_response_for_any_cal
         &listed.id,
         &listed.slug,
         &[&consumer, &listed.provider, &listed.admin],
-    );
+    )
+    .await;
     let callers = [
         Caller {
             name: "anonymous",
@@ -165,7 +173,7 @@ async fn schemathesis_finds_no_server_error_or_undocumented_response_for_any_cal
 
     // Assert
     if failed.is_empty() {
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = tokio::fs::remove_dir_all(&dir).await;
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

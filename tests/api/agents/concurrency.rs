@@ -1,6 +1,6 @@
 //! Concurrency: approvals of one profile, registrations of one slug and token issues that race.
 
-use super::support::{AGENTS, action_path, agent_body, agent_count, audit_count, strings};
+use super::support::{AGENTS, action_path, agent_body, agent_count, strings};
 use crate::helpers::*;
 use serde_json::json;
 
@@ -30,7 +30,7 @@ async fn concurrent_approvals_of_one_profile_apply_once_and_audit_once() {
         5,
         "{statuses:?}"
     );
-    assert_eq!(audit_count(&app).await, 1);
+    assert_eq!(app.audit_count().await, 1);
     let page = app
         .get("/api/marketplace/browse", &owner.auth())
         .await

@@ -2,8 +2,8 @@
 //! shows, and malformed bodies refused before anything changes.
 
 use super::support::{
-    AGENTS, action_path, agent_body, agent_count, assert_field_error, audit_count, browse_slugs,
-    stored_status, with_field,
+    AGENTS, action_path, agent_body, agent_count, assert_field_error, browse_slugs, stored_status,
+    with_field,
 };
 use crate::helpers::*;
 use serde_json::json;
@@ -25,7 +25,7 @@ async fn a_review_reason_longer_than_1000_characters_is_400() {
         stored_status(&app, &id).await.as_deref(),
         Some("pending_review")
     );
-    assert_eq!(audit_count(&app).await, 0);
+    assert_eq!(app.audit_count().await, 0);
 }
 
 #[tokio::test]
@@ -216,5 +216,5 @@ async fn malformed_bodies_are_refused_before_anything_changes() {
         stored_status(&app, &id).await.as_deref(),
         Some("pending_review")
     );
-    assert_eq!(audit_count(&app).await, 0);
+    assert_eq!(app.audit_count().await, 0);
 }

@@ -2,8 +2,7 @@
 //! transitions (409, no audit) and reviews of drafts or unknown agents (404).
 
 use super::support::{
-    assert_conflict_naming, assert_field_error, audit, audit_count, browse_slugs, stored_status,
-    view,
+    assert_conflict_naming, assert_field_error, audit, browse_slugs, stored_status, view,
 };
 use crate::helpers::*;
 use serde_json::{Value, json};
@@ -76,7 +75,7 @@ async fn rejecting_needs_a_reason_and_the_owner_can_resubmit() {
         );
     }
     assert_eq!(
-        audit_count(&app).await,
+        app.audit_count().await,
         0,
         "refused reviews are not audited"
     );
@@ -217,7 +216,7 @@ async fn illegal_review_transitions_are_409_naming_the_status_and_write_no_audit
         ("approve suspended", &suspended, "approve", "suspended"),
         ("suspend suspended", &suspended, "suspend", "suspended"),
     ];
-    let audited = audit_count(&app).await;
+    let audited = app.audit_count().await;
 
     for (why, id, action, status) in cases {
         // Act
@@ -235,7 +234,7 @@ async fn illegal_review_transitions_are_409_naming_the_status_and_write_no_audit
             Some(status),
             "{why}: unchanged"
         );
-        assert_eq!(audit_count(&app).await, audited, "{why}: no audit record");
+        assert_eq!(app.audit_count().await, audited, "{why}: no audit record");
     }
     let page = audit(&app, &admin, "").await;
     assert_eq!(page["total"], audited, "the audit API agrees");
@@ -256,5 +255,5 @@ async fn reviewing_a_draft_or_unknown_agent_is_404() {
         }
     }
     assert_eq!(stored_status(&app, &draft).await, None);
-    assert_eq!(audit_count(&app).await, 0);
+    assert_eq!(app.audit_count().await, 0);
 }

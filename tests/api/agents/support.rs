@@ -62,10 +62,6 @@ pub async fn profile_count(app: &TestApp) -> i64 {
     app.count("SELECT count(*) FROM provider_profiles").await
 }
 
-pub async fn audit_count(app: &TestApp) -> i64 {
-    app.count("SELECT count(*) FROM admin_audit").await
-}
-
 /// The agent as its owner sees it.
 pub async fn view(app: &TestApp, owner: &TestUser, id: &str) -> Value {
     app.get(&agent_path(id), &owner.auth())

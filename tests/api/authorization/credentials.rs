@@ -219,7 +219,7 @@ async fn an_api_key_minted_by_a_consumer_cannot_do_admin_work() {
     let app = spawn_app().await;
     let consumer = app.signup().await;
     let key = mint_key(&app, &consumer).await;
-    let before = app.count("SELECT count(*) FROM admin_audit").await;
+    let before = app.audit_count().await;
 
     // Act and assert
     for path in [
@@ -239,7 +239,7 @@ async fn an_api_key_minted_by_a_consumer_cannot_do_admin_work() {
     .expect_error(403, "FORBIDDEN");
     let wallet = app.get("/api/billing/wallet", &key).await.expect(200);
     assert_eq!(wallet.body["balance"], "0.00");
-    assert_eq!(app.count("SELECT count(*) FROM admin_audit").await, before);
+    assert_eq!(app.audit_count().await, before);
 }
 
 #[tokio::test]

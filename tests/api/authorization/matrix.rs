@@ -118,7 +118,7 @@ async fn fixture(w: &World, kind: Fixture) -> Target {
             app.send_verification(&email, &Auth::none())
                 .await
                 .expect(200);
-            let code = smtp().latest_code(&email);
+            let code = smtp().latest_code(&email).await;
             Target {
                 email,
                 code,

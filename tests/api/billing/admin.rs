@@ -3,11 +3,10 @@
 //! that user's marketplace may adjust or read.
 
 use super::support::{
-    TRANSACTIONS, adjustments, assert_invalid_field, items, keys, money_snapshot, movement,
-    movements,
+    TRANSACTIONS, assert_invalid_field, items, keys, money_snapshot, movement, movements,
 };
 use crate::helpers::*;
-use crate::money_helpers::dec;
+use crate::money_helpers::{adjustments, dec};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -15,14 +15,9 @@ use serde_json::Value;
 use std::time::Duration;
 use uuid::Uuid;
 
-pub const TOPUP: &str = "/api/billing/wallet/topup";
 pub const WALLET: &str = "/api/billing/wallet";
 pub const TRANSACTIONS: &str = "/api/billing/wallet/transactions";
 pub const REVENUE: &str = "/api/admin/ledger/revenue";
-
-pub fn adjustments(user: &TestUser) -> String {
-    format!("/api/admin/wallets/{}/adjustments", user.id)
-}
 
 // ---------------------------------------------------------------------------------------------
 // The money state

@@ -2,9 +2,9 @@
 //! and in each currency, the amounts, currencies, bodies and credentials it refuses without
 //! moving any money, its rate limit per user and its kill switch (`PAYMENT_MODE=disabled`).
 
-use super::support::{TOPUP, WALLET, assert_invalid_field, keys, ledger_entries, money_snapshot};
+use super::support::{WALLET, assert_invalid_field, keys, ledger_entries, money_snapshot};
 use crate::helpers::*;
-use crate::money_helpers::dec;
+use crate::money_helpers::{TOPUP, dec};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;

@@ -2,9 +2,9 @@
 //! behind the application's back fails exactly the checks that catch each corruption, naming
 //! the culprit, while another marketplace's ledger stays clean.
 
-use super::support::{Deal, adjustments, parties, per_session, usage, verify};
+use super::support::{Deal, parties, per_session, usage, verify};
 use crate::helpers::*;
-use crate::money_helpers::dec;
+use crate::money_helpers::{adjustments, dec};
 use clawrent_api::agents::domain::PricingModel;
 use clawrent_api::billing::domain::Usage;
 use serde_json::{Value, json};

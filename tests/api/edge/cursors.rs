@@ -8,31 +8,6 @@ use serde_json::{Value, json};
 
 const TAG_LEN: usize = 16;
 
-fn browse_path(pairs: &[(&str, &str)]) -> String {
-    let url = reqwest::Url::parse_with_params("http://localhost/api/marketplace/browse", pairs)
-        .expect("a valid URL");
-    format!(
-        "/api/marketplace/browse?{}",
-        url.query().unwrap_or_default()
-    )
-}
-
-async fn page(app: &TestApp, user: &TestUser, pairs: &[(&str, &str)]) -> Value {
-    app.get(&browse_path(pairs), &user.auth())
-        .await
-        .expect(200)
-        .body
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|item| item["id"].as_str().expect("id").to_owned())
-        .collect()
-}
-
 /// The cursor's JSON payload and its tag.
 fn open(cursor: &str) -> (Value, Vec<u8>) {
     let bytes = base64url_decode(cursor);
@@ -70,11 +45,11 @@ async fn an_edited_or_foreign_cursor_is_a_400_naming_the_cursor() {
     let (viewer, other) = catalogue(&app).await;
     let newest = [("sort", "newest"), ("limit", "1")];
     let search = [("search", "Agent"), ("limit", "1")];
-    let keyset = page(&app, &viewer, &newest).await["nextCursor"]
+    let keyset = browse(&app, &viewer.auth(), &newest).await["nextCursor"]
         .as_str()
         .expect("a keyset cursor")
         .to_owned();
-    let offset = page(&app, &viewer, &search).await["nextCursor"]
+    let offset = browse(&app, &viewer.auth(), &search).await["nextCursor"]
         .as_str()
         .expect("an offset cursor")
         .to_owned();
@@ -99,7 +74,7 @@ async fn an_edited_or_foreign_cursor_is_a_400_naming_the_cursor() {
     let negative = edited(&o_payload, "/o", json!(-1));
     let mut flipped = k_tag.clone();
     flipped[0] ^= 1;
-    let other_cursor = page(&app, &other, &newest).await["nextCursor"]
+    let other_cursor = browse(&app, &other.auth(), &newest).await["nextCursor"]
         .as_str()
         .expect("the other viewer's cursor")
         .to_owned();
@@ -220,7 +195,7 @@ async fn an_untouched_cursor_pages_through_each_agent_once_in_order() {
         }
         let mut whole = base.clone();
         whole.push(("limit", "3"));
-        let expected = ids(&page(&app, &viewer, &whole).await);
+        let expected = ids(&browse(&app, &viewer.auth(), &whole).await);
 
         // Act: follow nextCursor one agent at a time
         let mut walked = Vec::new();
@@ -231,7 +206,7 @@ async fn an_untouched_cursor_pages_through_each_agent_once_in_order() {
             if let Some(cursor) = &cursor {
                 pairs.push(("cursor", cursor));
             }
-            let body = page(&app, &viewer, &pairs).await;
+            let body = browse(&app, &viewer.auth(), &pairs).await;
             walked.extend(ids(&body));
             cursor = body["nextCursor"].as_str().map(str::to_owned);
             if cursor.is_none() {

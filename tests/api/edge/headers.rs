@@ -11,7 +11,7 @@ async fn every_response_is_nosniff_and_every_api_response_is_no_store() {
     let app = spawn_app().await;
     let email = unique_email("headers");
     let sent = app.send_verification(&email, &Auth::none()).await;
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     let register = app.register(&email, PASSWORD, &code, &Auth::none()).await;
     let user = app.signup().await;
     let login = app.login(&user.email, PASSWORD, &Auth::none()).await;

@@ -61,7 +61,8 @@ fn python() -> PathBuf {
 }
 
 /// The process's SMTP server, started on first use (a blocking start: from async code, await
-/// `smtp_started()` first, as `spawn_app` does, so every later `smtp()` call only reads a cell).
+/// `smtp_started()` first, as `spawn_app` does, so every later `smtp()` call only reads a cell;
+/// the mail is read with `tokio::fs`, awaited).
 pub fn smtp() -> &'static SmtpServer {
     static SERVER: OnceLock<SmtpServer> = OnceLock::new();
     SERVER.get_or_init(start)
@@ -113,26 +114,30 @@ fn start() -> SmtpServer {
 
 impl SmtpServer {
     /// Every message delivered to `to`, oldest first.
-    pub fn messages_to(&self, to: &str) -> Vec<String> {
+    pub async fn messages_to(&self, to: &str) -> Vec<String> {
         let folder: String = to
             .to_lowercase()
             .bytes()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let Ok(entries) = std::fs::read_dir(self.maildir.join(folder)) else {
+        let Ok(mut entries) = tokio::fs::read_dir(self.maildir.join(folder)).await else {
             return Vec::new();
         };
-        let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+        let mut paths: Vec<PathBuf> = Vec::new();
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            paths.push(entry.path());
+        }
         paths.sort();
-        paths
-            .iter()
-            .map(|path| std::fs::read_to_string(path).unwrap_or_default())
-            .collect()
+        let mut messages = Vec::with_capacity(paths.len());
+        for path in &paths {
+            messages.push(tokio::fs::read_to_string(path).await.unwrap_or_default());
+        }
+        messages
     }
 
     /// The newest 6-digit code mailed to `to`.
-    pub fn latest_code(&self, to: &str) -> String {
-        let messages = self.messages_to(to);
+    pub async fn latest_code(&self, to: &str) -> String {
+        let messages = self.messages_to(to).await;
         let last = messages
             .last()
             .unwrap_or_else(|| panic!("no mail was delivered to {to}"));

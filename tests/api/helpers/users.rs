@@ -70,7 +70,7 @@ impl TestApp {
         self.send_verification(&email, &scope(Auth::none()))
             .await
             .expect(200);
-        let code = smtp().latest_code(&email);
+        let code = smtp().latest_code(&email).await;
         let reply = self
             .register(&email, PASSWORD, &code, &scope(Auth::none()))
             .await
@@ -133,6 +133,11 @@ impl TestApp {
             .fetch_one(&self.db)
             .await
             .expect("count query")
+    }
+
+    /// The entries of the admin audit log.
+    pub async fn audit_count(&self) -> i64 {
+        self.count("SELECT count(*) FROM admin_audit").await
     }
 
     /// The default tenant's admin for this app (created on first use through the platform API).

@@ -2,7 +2,7 @@
 
 use super::support::*;
 use crate::helpers::*;
-use crate::money_helpers::dec;
+use crate::money_helpers::{TOPUP, dec};
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 
 use super::support::*;
 use crate::helpers::*;
-use crate::money_helpers::dec;
+use crate::money_helpers::{adjustments, dec};
 use serde_json::json;
 
 #[tokio::test]
@@ -76,7 +76,7 @@ async fn a_key_reused_on_another_endpoint_is_refused() {
     app.topup_keyed(admin.auth(), &key, &json!({ "amount": "5.00" }))
         .await
         .expect(200);
-    let audited = audit_entries(&app).await;
+    let audited = app.audit_count().await;
 
     // Act: ... then sends the same key with an adjustment.
     let reply = app
@@ -91,7 +91,7 @@ async fn a_key_reused_on_another_endpoint_is_refused() {
     reply.expect_error(422, "IDEMPOTENCY_KEY_REUSED");
     assert_eq!(app.balance(&user, None).await, dec("0"));
     assert_eq!(app.balance(&admin, None).await, dec("5"));
-    assert_eq!(audit_entries(&app).await, audited, "nothing audited");
+    assert_eq!(app.audit_count().await, audited, "nothing audited");
 }
 
 #[tokio::test]
@@ -147,7 +147,7 @@ async fn a_replayed_adjustment_moves_money_and_is_audited_once() {
     // Assert
     assert_replay_of(&first, &repeat, "a repeated adjustment");
     assert_eq!(app.balance(&user, None).await, dec("3.3333"));
-    assert_eq!(audit_entries(&app).await, 1, "one audit entry");
+    assert_eq!(app.audit_count().await, 1, "one audit entry");
     assert_eq!(
         app.count("SELECT count(*) FROM ledger_entries WHERE kind = 'adjustment'")
             .await,
@@ -190,7 +190,7 @@ async fn another_spelling_of_the_same_user_id_is_the_same_request() {
         assert_replay_of(&first, repeat, spelling);
     }
     assert_eq!(app.balance(&user, None).await, dec("1.25"), "credited once");
-    assert_eq!(audit_entries(&app).await, 1, "one audit entry");
+    assert_eq!(app.audit_count().await, 1, "one audit entry");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use super::support::*;
 use crate::helpers::*;
-use crate::money_helpers::dec;
+use crate::money_helpers::{TOPUP, adjustments, dec};
 use serde_json::json;
 
 #[tokio::test]
@@ -151,7 +151,7 @@ async fn a_stored_client_error_is_replayed_even_after_its_cause_is_gone() {
     assert_eq!(fresh.header(REPLAYED), None);
     assert_eq!(fresh.body["balance"], "15.00");
     assert_eq!(
-        audit_entries(&app).await,
+        app.audit_count().await,
         1,
         "only the successful debit is audited"
     );

@@ -3,7 +3,6 @@
 use crate::helpers::*;
 use reqwest::Method;
 
-pub const TOPUP: &str = "/api/billing/wallet/topup";
 pub const REPLAYED: &str = "idempotent-replayed";
 
 pub fn new_key() -> String {
@@ -14,17 +13,9 @@ pub fn keyed(auth: Auth, key: &str) -> Auth {
     auth.with("idempotency-key", key.to_owned())
 }
 
-pub fn adjustments(user: &TestUser) -> String {
-    format!("/api/admin/wallets/{}/adjustments", user.id)
-}
-
 pub async fn topups(app: &TestApp) -> i64 {
     app.count("SELECT count(*) FROM ledger_entries WHERE kind = 'topup'")
         .await
-}
-
-pub async fn audit_entries(app: &TestApp) -> i64 {
-    app.count("SELECT count(*) FROM admin_audit").await
 }
 
 /// A POST whose body is sent exactly as written (spacing and key order preserved).

@@ -1,6 +1,6 @@
 //! Cursors that do not belong to the query: another query, another tenant, or tampered bytes.
 
-use super::support::{browse, browse_path, ids, listed, usd};
+use super::support::{listed, usd};
 use crate::edge::support::{base64url_decode, base64url_encode};
 use crate::helpers::*;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! Agent detail and tenant isolation: the public detail, 404 outside the marketplace, and
 //! agents and slugs of one tenant invisible in another.
 
-use super::support::{assert_public_item, browse, browse_path, hidden_agents, ids, listed};
+use super::support::{assert_public_item, hidden_agents, listed};
 use crate::helpers::*;
 use serde_json::json;
 

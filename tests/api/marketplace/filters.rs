@@ -1,7 +1,7 @@
 //! Browse filters: each filter with its exact total, typo-tolerant and odd searches, the online
 //! filter, invalid parameters and the largest valid ones, authentication.
 
-use super::support::{BROWSE, Query, browse, browse_path, ids, listed, set, set_of, usd};
+use super::support::{Query, listed, set, set_of, usd};
 use crate::helpers::*;
 use serde_json::json;
 

@@ -6,7 +6,8 @@
 //! - `cursors`: cursors refused by another query, another tenant, or tampering;
 //! - `detail`: agent detail, and tenants that never see each other's agents;
 //! - `favourites`: favouriting, listing and removing favourites;
-//! - `support`: the browse paths and readers, listed and hidden agents, and the walk.
+//! - `support`: id sets, listed and hidden agents, and the walk (browse paths and pages are
+//!   `helpers::paging`).
 
 mod cursors;
 mod detail;

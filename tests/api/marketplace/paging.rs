@@ -1,7 +1,7 @@
 //! Browse paging: cursor walks over every sort, filtered and searched, page-and-limit paging,
 //! cursors continuing from numbered pages, and exact totals on short pages.
 
-use super::support::{browse, draft, ids, listed, set_stats, usd, walk};
+use super::support::{draft, listed, set_stats, usd, walk};
 use crate::helpers::*;
 use serde_json::json;
 use std::cmp::Ordering;

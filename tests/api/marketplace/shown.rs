@@ -1,9 +1,7 @@
 //! Browse, what is shown: only active agents in the page envelope, the default page, agents
 //! leaving and returning, and the public fields of an item.
 
-use super::support::{
-    assert_public_item, browse, browse_path, draft, hidden_agents, ids, listed, usd,
-};
+use super::support::{assert_public_item, draft, hidden_agents, listed, usd};
 use crate::helpers::*;
 use serde_json::json;
 use std::collections::BTreeSet;

@@ -1,6 +1,6 @@
 //! Browse sorting: each sort key, and relevance as the default order of a search.
 
-use super::support::{browse, ids, listed, set_stats, usd};
+use super::support::{listed, set_stats, usd};
 use crate::helpers::*;
 use serde_json::json;
 

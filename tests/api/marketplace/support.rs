@@ -1,5 +1,6 @@
-//! Helpers shared by the marketplace tests: browse paths and pages, id sets, agents drafted,
-//! listed or hidden, the public-item assertion, seeded stats and a cursor walk.
+//! Helpers shared by the marketplace tests: id sets, agents drafted, listed or hidden, the
+//! public-item assertion, seeded stats and a cursor walk. Browse paths, pages and ids are the
+//! harness's (`helpers::paging`).
 
 use crate::helpers::*;
 use serde_json::{Value, json};
@@ -8,32 +9,7 @@ use std::collections::BTreeSet;
 /// Query pairs, in order.
 pub type Query<'a> = Vec<(&'a str, &'a str)>;
 
-pub const BROWSE: &str = "/api/marketplace/browse";
 pub const FAVORITES: &str = "/api/favorites";
-
-/// `/api/marketplace/browse?...` with the pairs form-encoded exactly as `URLSearchParams` does.
-pub fn browse_path(pairs: &[(&str, &str)]) -> String {
-    let url = reqwest::Url::parse_with_params("http://localhost/api/marketplace/browse", pairs)
-        .expect("a valid URL");
-    match url.query() {
-        Some(query) if !query.is_empty() => format!("{BROWSE}?{query}"),
-        _ => BROWSE.to_owned(),
-    }
-}
-
-/// A browse page that must succeed.
-pub async fn browse(app: &TestApp, auth: &Auth, pairs: &[(&str, &str)]) -> Value {
-    app.get(&browse_path(pairs), auth).await.expect(200).body
-}
-
-pub fn ids(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .expect("data is an array")
-        .iter()
-        .map(|item| item["id"].as_str().expect("item id").to_owned())
-        .collect()
-}
 
 pub fn set(ids: &[String]) -> BTreeSet<String> {
     ids.iter().cloned().collect()

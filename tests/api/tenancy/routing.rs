@@ -80,7 +80,10 @@ async fn an_unknown_x_tenant_is_404_tenant_not_found() {
             sent.text
         );
     }
-    assert!(smtp().messages_to(&email).is_empty(), "no mail was sent");
+    assert!(
+        smtp().messages_to(&email).await.is_empty(),
+        "no mail was sent"
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM email_verifications").await,
         0,
@@ -101,7 +104,7 @@ async fn a_tenant_hostname_in_the_host_header_selects_the_tenant() {
     app.send_verification(&email, &by_host(host.clone()))
         .await
         .expect(200);
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     let registered = app
         .register(&email, PASSWORD, &code, &by_host(host.clone()))
         .await
@@ -228,7 +231,7 @@ async fn with_allow_tenant_header_false_the_host_header_still_selects_the_tenant
     app.send_verification(&email, &Auth::none().with("host", host.clone()))
         .await
         .expect(200);
-    let code = smtp().latest_code(&email);
+    let code = smtp().latest_code(&email).await;
     let token = app
         .register(
             &email,

@@ -45,7 +45,7 @@ pub async fn register_in(app: &TestApp, slug: &str, email: &str, password: &str)
     app.send_verification(email, &Auth::none().tenant(slug))
         .await
         .expect(200);
-    let code = smtp().latest_code(email);
+    let code = smtp().latest_code(email).await;
     app.register(email, password, &code, &Auth::none().tenant(slug))
         .await
 }

@@ -57,7 +57,7 @@ async fn a_suspended_tenant_answers_403_until_reactivated() {
         );
     }
     assert!(
-        smtp().messages_to(&newcomer).is_empty(),
+        smtp().messages_to(&newcomer).await.is_empty(),
         "a suspended tenant sends no mail"
     );
     assert_eq!(
