@@ -4,11 +4,15 @@
 //!   already registered;
 //! - `codes`: verification codes stored hashed, wrong, locked, expired, missing and resent;
 //! - `validation`: weak passwords, malformed emails, and invalid or missing fields;
-//! - `login`: one answer for a wrong password and an unknown email, and what `me` needs.
+//! - `login`: one answer for a wrong password and an unknown email, and what `me` needs;
+//! - `resend`: asking again within the cooldown (200, no mail, `resendAfter`);
+//! - `existing_email`: registering an email that has an account (409).
 
 mod codes;
+mod existing_email;
 mod login;
 mod registration;
+mod resend;
 mod validation;
 
 use crate::helpers::TestApp;

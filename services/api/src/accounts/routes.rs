@@ -2,7 +2,7 @@
 
 use super::domain::{UserRole, parse_key_name};
 use super::repo::ApiKeyRow;
-use super::service::{self, Registration};
+use super::service::{self, Registration, VerificationOutcome};
 pub use super::views::UserSummary;
 use crate::auth::principal::{CredentialManager, Principal};
 use crate::error::{ApiResult, ErrorBody};
@@ -29,8 +29,41 @@ pub struct SendVerificationRequest {
 pub struct SendVerificationResponse {
     pub success: bool,
     pub message: String,
-    /// Seconds until the code expires.
+    /// Seconds until the code expires (the code mailed now, or the one mailed earlier when `sent`
+    /// is false).
     pub expires_in: u64,
+    /// Whether a mail went out with this request. False within the resend cooldown: nothing was
+    /// mailed and the code sent earlier stays valid.
+    pub sent: bool,
+    /// Seconds until a new code can be requested (the resend cooldown).
+    #[schema(example = 60)]
+    pub resend_after: u64,
+}
+
+impl From<VerificationOutcome> for SendVerificationResponse {
+    fn from(o: VerificationOutcome) -> Self {
+        let wait = o.resend_after;
+        let message = if o.sent {
+            "Verification code sent".to_owned()
+        } else if o.locked {
+            format!(
+                "The code sent earlier is locked after too many wrong attempts; request a new one in {wait} s"
+            )
+        } else if o.expires_in == 0 {
+            format!("The code sent earlier has expired; request a new one in {wait} s")
+        } else {
+            format!(
+                "A verification code was sent recently and is still valid; no new mail was sent (a new code can be requested in {wait} s)"
+            )
+        };
+        Self {
+            success: true,
+            message,
+            expires_in: o.expires_in,
+            sent: o.sent,
+            resend_after: wait,
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -144,16 +177,19 @@ pub struct SuccessResponse {
 }
 
 /// Mail a 6-digit verification code (valid 10 minutes, 5 attempts).
+///
+/// Within the resend cooldown no mail is sent and the code mailed earlier stays valid: the answer
+/// is still 200, with `sent: false` and `resendAfter` (seconds until a new code can be requested).
 #[utoipa::path(
     tag = "auth",
     request_body = SendVerificationRequest,
     responses(
-        (status = 200, description = "Code sent", body = SendVerificationResponse),
+        (status = 200, description = "Code sent (`sent: true`), or, within the resend cooldown, nothing sent and the earlier code still valid (`sent: false`); `resendAfter` says when a new code can be requested", body = SendVerificationResponse),
         (status = 400, description = "Malformed email or body (VALIDATION_ERROR, INVALID_JSON)", body = ErrorBody),
         (status = 404, description = "Unknown X-Tenant (TENANT_NOT_FOUND)", body = ErrorBody),
         (status = 409, description = "Email already registered (EMAIL_ALREADY_REGISTERED)", body = ErrorBody),
         BodyErrors,
-        (status = 429, description = "Resend cooldown or rate limit (RATE_LIMITED, Retry-After)", body = ErrorBody),
+        (status = 429, description = "Rate limit per client IP or per email (RATE_LIMITED, Retry-After); the resend cooldown is a 200, not a 429", body = ErrorBody),
         (status = 503, description = "Mail, database or Redis unavailable", body = ErrorBody),
     )
 )]
@@ -164,16 +200,15 @@ pub async fn send_verification(
     tenant: CurrentTenant,
     Json(body): Json<SendVerificationRequest>,
 ) -> ApiResult<web::Json<SendVerificationResponse>> {
-    let expires_in =
+    let outcome =
         service::send_verification(&state, &tenant.0, &client_ip(&req), &body.email).await?;
-    Ok(web::Json(SendVerificationResponse {
-        success: true,
-        message: "Verification code sent".to_owned(),
-        expires_in,
-    }))
+    Ok(web::Json(outcome.into()))
 }
 
 /// Create an account with the mailed code; returns a token and a first API key.
+///
+/// An email that already has an account in the tenant is 409 `EMAIL_ALREADY_REGISTERED`, whatever
+/// the code (it is not looked at).
 #[utoipa::path(
     tag = "auth",
     request_body = RegisterRequest,
@@ -181,7 +216,7 @@ pub async fn send_verification(
         (status = 201, description = "Account created", body = RegisterResponse),
         (status = 400, description = "VALIDATION_ERROR, INVALID_JSON, WEAK_PASSWORD, INVALID_VERIFICATION_CODE, VERIFICATION_CODE_EXPIRED, VERIFICATION_ATTEMPTS_EXCEEDED", body = ErrorBody),
         (status = 404, description = "Unknown X-Tenant (TENANT_NOT_FOUND)", body = ErrorBody),
-        (status = 409, description = "EMAIL_ALREADY_REGISTERED", body = ErrorBody),
+        (status = 409, description = "The email already has an account (EMAIL_ALREADY_REGISTERED), checked before the code", body = ErrorBody),
         BodyErrors,
         (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody),
         (status = 503, description = "Database or Redis unavailable (SERVICE_UNAVAILABLE), or the password-hash queue is full (OVERLOADED); both with Retry-After", body = ErrorBody),

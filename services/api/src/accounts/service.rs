@@ -21,7 +21,7 @@ pub const MAX_CODE_ATTEMPTS: i32 = 5;
 fn email_taken() -> ApiError {
     ApiError::new(
         ErrorCode::EmailAlreadyRegistered,
-        "An account with this email already exists",
+        "An account with this email already exists; log in instead",
     )
 }
 
@@ -32,14 +32,38 @@ fn code_hash(state: &AppState, tenant: TenantId, email: &Email, code: &str) -> V
     )
 }
 
+/// What `send_verification` did: mailed a fresh code, or (within the resend cooldown) left the
+/// code mailed earlier in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationOutcome {
+    /// Whether a mail went out with this request.
+    pub sent: bool,
+    /// Seconds until the pending code expires (0 once it has).
+    pub expires_in: u64,
+    /// Seconds until a new code can be requested.
+    pub resend_after: u64,
+    /// The pending code is locked by too many wrong attempts (only when `sent` is false).
+    pub locked: bool,
+}
+
+/// Whole seconds in `d`, rounded up (a client that waits that long is past it); 0 if negative.
+fn seconds_up(d: Duration) -> u64 {
+    u64::try_from(d.num_milliseconds())
+        .unwrap_or(0)
+        .div_ceil(1000)
+}
+
 /// Mails a fresh 6-digit code, replacing any earlier one; at most one per cooldown per email.
-#[tracing::instrument(name = "accounts.send_verification", skip_all)]
+/// Within the cooldown nothing is mailed and the earlier code stays as it is (its attempts
+/// included): the answer says so and when a new code can be asked for. The rate limits (per IP,
+/// per email) count every request and stay 429.
+#[tracing::instrument(name = "accounts.send_verification", skip_all, fields(sent = tracing::field::Empty))]
 pub async fn send_verification(
     state: &AppState,
     tenant: &Tenant,
     ip: &str,
     email: &str,
-) -> ApiResult<u64> {
+) -> ApiResult<VerificationOutcome> {
     let email = Email::parse(email)?;
     let limits = &state.settings.rate_limits;
     state
@@ -62,6 +86,8 @@ pub async fn send_verification(
         .await?;
 
     let now = state.clock.now();
+    let cooldown = Duration::from_std(state.settings.verification_resend_cooldown)
+        .map_err(ApiError::internal)?;
     let mut tx = state.db.begin().await?;
     if repo::find_user_by_email(&mut tx, tenant.id, email.as_str())
         .await?
@@ -70,11 +96,15 @@ pub async fn send_verification(
         return Err(email_taken());
     }
     if let Some(pending) = repo::lock_verification(&mut tx, tenant.id, email.as_str()).await? {
-        let cooldown = Duration::from_std(state.settings.verification_resend_cooldown)
-            .map_err(ApiError::internal)?;
-        let wait = (pending.sent_at + cooldown - now).num_seconds();
-        if wait > 0 {
-            return Err(ApiError::rate_limited(wait as u64));
+        let wait = pending.sent_at + cooldown - now;
+        if wait > Duration::zero() {
+            tracing::Span::current().record("sent", false);
+            return Ok(VerificationOutcome {
+                sent: false,
+                expires_in: u64::try_from((pending.expires_at - now).num_seconds()).unwrap_or(0),
+                resend_after: seconds_up(wait),
+                locked: pending.attempts >= MAX_CODE_ATTEMPTS,
+            });
         }
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
@@ -102,7 +132,13 @@ pub async fn send_verification(
         .await
         .map_err(|e| ApiError::unavailable("Mail delivery", e))?;
     tx.commit().await?;
-    Ok((CODE_TTL_MINUTES * 60) as u64)
+    tracing::Span::current().record("sent", true);
+    Ok(VerificationOutcome {
+        sent: true,
+        expires_in: (CODE_TTL_MINUTES * 60) as u64,
+        resend_after: seconds_up(cooldown),
+        locked: false,
+    })
 }
 
 pub struct Registration {
@@ -118,8 +154,10 @@ pub struct Registered {
     pub api_key: String,
 }
 
-/// Checks the code (a wrong one counts an attempt, committed even though the request fails),
-/// then creates the user with a first API key and returns an access token.
+/// Refuses an email that already has an account (409, before the code is looked at, so a wrong
+/// code counts no attempt), then checks the code (a wrong one counts an attempt, committed even
+/// though the request fails), then creates the user with a first API key and returns an access
+/// token.
 #[tracing::instrument(name = "accounts.register", skip_all)]
 pub async fn register(
     state: &AppState,
@@ -148,6 +186,12 @@ pub async fn register(
 
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
+    if repo::find_user_by_email(&mut tx, tenant.id, email.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(email_taken());
+    }
     let pending = repo::lock_verification(&mut tx, tenant.id, email.as_str())
         .await?
         .ok_or_else(|| {
@@ -399,4 +443,23 @@ pub async fn require_user(
         .await?
         .map(|_| ())
         .ok_or_else(|| ApiError::not_found("User"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_are_rounded_up_to_whole_seconds_and_never_negative() {
+        let cases = [
+            (Duration::seconds(60), 60),
+            (Duration::milliseconds(59_001), 60),
+            (Duration::milliseconds(1), 1),
+            (Duration::zero(), 0),
+            (Duration::seconds(-5), 0),
+        ];
+        for (wait, expected) in cases {
+            assert_eq!(seconds_up(wait), expected, "{wait:?}");
+        }
+    }
 }
