@@ -282,3 +282,4 @@ pub async fn find_by_slug(
 }
 
 pub use super::profile_repo::*;
+pub use super::revision_repo::*;
