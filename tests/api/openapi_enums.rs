@@ -5,7 +5,7 @@ use crate::helpers::{Auth, spawn_app};
 use clawrent_api::accounts::domain::UserRole;
 use clawrent_api::agents::domain::{
     AgentRoles, ApprovalMode, HostingType, OnlineStatus, PricingModel, ProfileStatus,
-    SlotAssignmentMode, TransparencyLevel,
+    RevisionStatus, SlotAssignmentMode, TransparencyLevel,
 };
 use clawrent_api::billing::domain::TxType;
 use clawrent_api::billing::views::TopupStatus;
@@ -100,6 +100,10 @@ async fn every_enum_in_the_served_document_lists_the_strings_serde_writes_and_re
         (
             "ProfileStatus",
             round_trips(ProfileStatus::VARIANTS, &doc_of("ProfileStatus")),
+        ),
+        (
+            "RevisionStatus",
+            round_trips(RevisionStatus::VARIANTS, &doc_of("RevisionStatus")),
         ),
         (
             "SlotAssignmentMode",

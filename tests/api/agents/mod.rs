@@ -8,7 +8,9 @@
 //! - `tokens`, `token_credential`: issuing and revoking an agent token, and what the token can
 //!   do as a credential (`/api/me/agent`, acting as its owner, staying in its tenant);
 //! - `activation`: going online, busy and offline, and what activation needs;
-//! - `rereview`, `concurrency`, `corner_cases`: republishing and re-review, concurrent approvals,
+//! - `revisions`, `revision_review`: republishing an active agent (it stays live; the terms wait
+//!   as its `pendingRevision`), who sees the revision, and the admin's decisions on it;
+//! - `rereview`, `concurrency`, `corner_cases`: re-review after rejection, concurrent approvals,
 //!   registrations and token issues, long reasons, duplicate permissions, malformed bodies;
 //! - `support`: the paths, bodies, counts and assertions the topic modules share.
 
@@ -21,6 +23,8 @@ mod registering;
 mod rereview;
 mod review;
 mod review_audit;
+mod revision_review;
+mod revisions;
 mod support;
 mod token_credential;
 mod tokens;

@@ -1,46 +1,9 @@
-//! Re-review: republishing an active agent, edits made after a rejection, activating twice, and
-//! the rejection reason kept through later decisions.
+//! Re-review: edits made after a rejection, activating twice, and the rejection reason kept
+//! through later decisions. Republishing an active agent is a revision (`revisions`).
 
-use super::support::{action_path, agent_path, browse_slugs, stored_online_status};
+use super::support::{action_path, agent_path, stored_online_status};
 use crate::helpers::*;
 use serde_json::json;
-
-#[tokio::test]
-async fn republishing_an_active_agent_puts_it_back_in_review_and_out_of_the_marketplace() {
-    // Arrange
-    let app = spawn_app().await;
-    let listed = app.listed_agent().await;
-    let owner = &listed.provider;
-
-    // Act
-    let reply = app
-        .publish(owner, &listed.id, json!({ "priceAmount": "9.00" }))
-        .await;
-
-    // Assert
-    let body = reply.expect(200).body;
-    assert_eq!(body["status"], "pending_review");
-    assert_eq!(body["providerProfile"]["priceAmount"], "9.00");
-    assert!(browse_slugs(&app, &owner.auth(), "").await.is_empty());
-    let page = app
-        .get("/api/marketplace/browse", &owner.auth())
-        .await
-        .expect(200)
-        .body;
-    assert_eq!(page["total"], 0);
-    app.review(&listed.admin, &listed.id, "approve", None)
-        .await
-        .expect(200);
-    let detail = app
-        .get(
-            &format!("/api/marketplace/agents/{}", listed.slug),
-            &owner.auth(),
-        )
-        .await
-        .expect(200)
-        .body;
-    assert_eq!(detail["priceAmount"], "9.00", "the new terms are listed");
-}
 
 #[tokio::test]
 async fn edits_made_after_rejection_reach_the_marketplace_on_approval() {

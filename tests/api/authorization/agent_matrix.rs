@@ -129,6 +129,7 @@ async fn snapshot(app: &TestApp, id: &str) -> String {
         "SELECT json_build_object(
             'agent', (SELECT row_to_json(a) FROM agents a WHERE a.id = $1::uuid),
             'profile', (SELECT row_to_json(p) FROM provider_profiles p WHERE p.agent_id = $1::uuid),
+            'revision', (SELECT row_to_json(r) FROM profile_revisions r WHERE r.agent_id = $1::uuid),
             'listing', (SELECT row_to_json(l) FROM listings l WHERE l.agent_id = $1::uuid),
             'favorites', (SELECT json_agg(f ORDER BY f.user_id) FROM favorites f WHERE f.agent_id = $1::uuid),
             'agents', (SELECT count(*) FROM agents),

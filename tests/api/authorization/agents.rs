@@ -58,6 +58,14 @@ fn rows() -> Vec<Row> {
             OWNER_ONLY,
         )
         .body(|| json!({})),
+        // On a listed agent, publishing stores a revision (the owner's alone to submit).
+        row(
+            Method::POST,
+            "/api/agents/{id}/publish",
+            State::Listed,
+            OWNER_ONLY,
+        )
+        .body(|| json!({ "priceAmount": "9.00" })),
         row(
             Method::POST,
             "/api/agents/{id}/apply-provider",

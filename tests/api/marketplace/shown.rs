@@ -62,7 +62,7 @@ async fn browse_defaults_to_page_one_of_twenty() {
 }
 
 #[tokio::test]
-async fn an_active_agent_resubmitted_for_review_leaves_the_marketplace() {
+async fn an_active_agent_resubmitted_with_new_terms_stays_listed_with_the_approved_ones() {
     // Arrange
     let app = spawn_app().await;
     let listing = app.listed_agent().await;
@@ -77,10 +77,14 @@ async fn an_active_agent_resubmitted_for_review_leaves_the_marketplace() {
         .await
         .expect(200);
 
-    // Assert
+    // Assert: the new terms wait for review as a revision; the listing keeps the approved ones.
     let page = browse(&app, &viewer.auth(), &[]).await;
-    assert!(ids(&page).is_empty(), "{page}");
-    assert_eq!(page["total"], 0, "{page}");
+    assert_eq!(ids(&page), vec![listing.id.clone()], "{page}");
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["data"][0]["priceAmount"], "5.00", "{page}");
+    assert_eq!(page["data"][0]["currency"], "CNY", "{page}");
+    let usd_only = browse(&app, &viewer.auth(), &[("currency", "USD")]).await;
+    assert!(ids(&usd_only).is_empty(), "{usd_only}");
 }
 
 #[tokio::test]

@@ -48,7 +48,9 @@ pub struct ReviewRequest {
     pub reason: Option<String>,
 }
 
-/// Provider profiles to review (oldest submission first).
+/// Provider profiles to review (oldest submission first). `status=pending_review` lists
+/// everything awaiting a decision: new submissions, and active profiles whose `pendingRevision`
+/// awaits approval or rejection (their `profile.status` stays `active`).
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = []), ("apiKey" = [])),
@@ -92,8 +94,8 @@ async fn decide(
     body: Option<ReviewRequest>,
 ) -> ApiResult<web::Json<AgentView>> {
     let reason = body.unwrap_or_default().reason;
-    let (agent, profile) = service::review(state, admin, agent_id, action, reason).await?;
-    Ok(web::Json(AgentView::new(&agent, Some(&profile))))
+    let detail = service::review(state, admin, agent_id, action, reason).await?;
+    Ok(web::Json(AgentView::from(&detail)))
 }
 
 macro_rules! review_endpoint {
@@ -130,14 +132,14 @@ review_endpoint!(
     approve,
     "/api/admin/providers/{agentId}/approve",
     ReviewAction::Approve,
-    "Approve a pending profile: it becomes `active`, is listed, and its owner's role becomes `both`.",
+    "Approve a pending profile: it becomes `active`, is listed, and its owner's role becomes `both`. On an active profile with a pending revision: the revision's terms become the live terms and the listing follows.",
     "Approved"
 );
 review_endpoint!(
     reject,
     "/api/admin/providers/{agentId}/reject",
     ReviewAction::Reject,
-    "Reject a pending profile with a reason; the owner may resubmit.",
+    "Reject a pending profile with a reason; the owner may resubmit. On an active profile with a pending revision: the revision is rejected (the owner sees the reason on it) and the live terms stay.",
     "Rejected"
 );
 review_endpoint!(

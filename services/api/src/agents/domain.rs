@@ -44,34 +44,73 @@ impl ReviewAction {
     }
 }
 
+wire_enum!(
+    /// The review state of a revision of a live profile: waiting for a decision, or rejected.
+    RevisionStatus, "revision_status", "status",
+    { PendingReview => "pending_review", Rejected => "rejected" }
+);
+
+/// A provider profile as the review lifecycle sees it: its status, and whether a revision of it
+/// (terms its owner submitted while it was live) awaits a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewState {
+    pub status: ProfileStatus,
+    pub revision_pending: bool,
+}
+
+/// What a review action does to a provider profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The profile takes this status (a submission also replaces its terms).
+    Status(ProfileStatus),
+    /// The submitted terms become the live profile's pending revision, replacing an earlier one;
+    /// the profile, its status and its marketplace listing stay as they are.
+    Revise,
+    /// The pending revision's terms become the live profile's; it stays active and listed.
+    ApplyRevision,
+    /// The pending revision is rejected; the live profile stays as it is.
+    RejectRevision,
+}
+
 /// The lifecycle: `(none) -submit-> pending_review -approve-> active -suspend-> suspended
 /// -reinstate-> active`; `pending_review -reject-> rejected -submit-> pending_review`;
-/// resubmitting a pending or active profile puts it (back) in review. Anything else is 409
-/// naming the current state.
-pub fn transition(from: Option<ProfileStatus>, action: ReviewAction) -> ApiResult<ProfileStatus> {
+/// resubmitting a pending profile replaces its terms. Submitting an active profile leaves it
+/// live and stores the terms as its revision, which an admin approves (the terms go live) or
+/// rejects (the live terms stay). Anything else is 409 naming the current state.
+pub fn transition(from: Option<ReviewState>, action: ReviewAction) -> ApiResult<Outcome> {
+    use Outcome::*;
     use ProfileStatus::*;
     use ReviewAction::*;
-    let to = match (from, action) {
-        (None | Some(PendingReview | Rejected | Active), Submit) => PendingReview,
-        (Some(PendingReview), Approve) => Active,
-        (Some(PendingReview), Reject) => Rejected,
-        (Some(Active), Suspend) => Suspended,
-        (Some(Suspended), Reinstate) => Active,
-        (None, _) => {
+    let revision_pending = from.is_some_and(|s| s.revision_pending);
+    let outcome = match (from.map(|s| s.status), revision_pending, action) {
+        (None | Some(PendingReview | Rejected), _, Submit) => Status(PendingReview),
+        (Some(Active), _, Submit) => Revise,
+        (Some(PendingReview), _, Approve) => Status(Active),
+        (Some(PendingReview), _, Reject) => Status(Rejected),
+        (Some(Active), true, Approve) => ApplyRevision,
+        (Some(Active), true, Reject) => RejectRevision,
+        (Some(Active), _, Suspend) => Status(Suspended),
+        (Some(Suspended), _, Reinstate) => Status(Active),
+        (None, _, _) => {
             return Err(ApiError::conflict(
                 "The agent has no provider profile; publish it first",
             ));
         }
-        (Some(current), action) => {
+        (Some(current), _, action) => {
+            let hint = if current == Active && matches!(action, Approve | Reject) {
+                " (no revision of it awaits review)"
+            } else {
+                ""
+            };
             return Err(ApiError::conflict(format!(
-                "Cannot {} a provider profile whose status is '{}'",
+                "Cannot {} a provider profile whose status is '{}'{hint}",
                 action.as_str(),
                 current.as_str()
             ))
             .with_details(serde_json::json!({ "status": current.as_str() })));
         }
     };
-    Ok(to)
+    Ok(outcome)
 }
 
 /// 3-50 characters: lowercase letters, digits and inner hyphens; unique per tenant.
@@ -222,24 +261,50 @@ mod tests {
 
     #[test]
     fn the_lifecycle_allows_exactly_these_transitions() {
-        let states = [
-            None,
-            Some(PendingReview),
-            Some(Active),
-            Some(Suspended),
-            Some(Rejected),
-        ];
+        let at = |status, revision_pending| {
+            Some(ReviewState {
+                status,
+                revision_pending,
+            })
+        };
+        let mut states = vec![None];
+        for status in ProfileStatus::VARIANTS {
+            states.push(at(*status, false));
+            states.push(at(*status, true));
+        }
         let actions = [Submit, Approve, Reject, Suspend, Reinstate];
-        let allowed = [
-            (None, Submit, PendingReview),
-            (Some(PendingReview), Submit, PendingReview),
-            (Some(Rejected), Submit, PendingReview),
-            (Some(Active), Submit, PendingReview),
-            (Some(PendingReview), Approve, Active),
-            (Some(PendingReview), Reject, Rejected),
-            (Some(Active), Suspend, Suspended),
-            (Some(Suspended), Reinstate, Active),
-        ];
+        let mut allowed = vec![(None, Submit, Outcome::Status(PendingReview))];
+        for revision in [false, true] {
+            allowed.extend([
+                (
+                    at(PendingReview, revision),
+                    Submit,
+                    Outcome::Status(PendingReview),
+                ),
+                (
+                    at(Rejected, revision),
+                    Submit,
+                    Outcome::Status(PendingReview),
+                ),
+                (at(Active, revision), Submit, Outcome::Revise),
+                (
+                    at(PendingReview, revision),
+                    Approve,
+                    Outcome::Status(Active),
+                ),
+                (
+                    at(PendingReview, revision),
+                    Reject,
+                    Outcome::Status(Rejected),
+                ),
+                (at(Active, revision), Suspend, Outcome::Status(Suspended)),
+                (at(Suspended, revision), Reinstate, Outcome::Status(Active)),
+            ]);
+        }
+        allowed.extend([
+            (at(Active, true), Approve, Outcome::ApplyRevision),
+            (at(Active, true), Reject, Outcome::RejectRevision),
+        ]);
         for from in states {
             for action in actions {
                 let expected = allowed
@@ -252,7 +317,8 @@ mod tests {
                         assert_eq!(e.code, crate::error::ErrorCode::Conflict);
                         if let Some(current) = from {
                             assert!(
-                                e.message.contains(&format!("'{}'", current.as_str())),
+                                e.message
+                                    .contains(&format!("'{}'", current.status.as_str())),
                                 "{}",
                                 e.message
                             );
@@ -261,6 +327,18 @@ mod tests {
                     (got, want) => panic!("{from:?} {action:?}: got {got:?}, want {want:?}"),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn approving_a_live_profile_without_a_revision_says_so() {
+        let live = Some(ReviewState {
+            status: Active,
+            revision_pending: false,
+        });
+        for action in [Approve, Reject] {
+            let err = transition(live, action).expect_err("nothing to review");
+            assert!(err.message.contains("no revision"), "{}", err.message);
         }
     }
 

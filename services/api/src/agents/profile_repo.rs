@@ -2,8 +2,10 @@
 //! Every function takes the tenant. Re-exported by `repo`.
 
 use super::domain::{
-    ApprovalMode, HostingType, PricingModel, ProfileStatus, SlotAssignmentMode, TransparencyLevel,
+    ApprovalMode, HostingType, PricingModel, ProfileStatus, RevisionStatus, SlotAssignmentMode,
+    TransparencyLevel,
 };
+use super::revision_repo::{RevisionRow, find_revisions};
 use crate::ids::{AgentId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -41,6 +43,15 @@ const PROFILE_COLUMNS: &str = "agent_id, status, pricing_model, price_amount, cu
      endpoint, health_check_url, review_reason, reviewed_at, submitted_at, total_sessions, completed_sessions, \
      rating_sum, rating_count, created_at, updated_at";
 
+/// [`PROFILE_COLUMNS`] qualified with a table alias (`p.agent_id, p.status, ...`).
+pub(super) fn profile_columns(alias: &str) -> String {
+    PROFILE_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[tracing::instrument(name = "db.profile_find", skip(conn))]
 pub async fn find_profile(
     conn: &mut PgConnection,
@@ -72,7 +83,8 @@ pub async fn find_profiles(
     .await
 }
 
-#[derive(Debug, Clone)]
+/// The terms a provider submits: a profile's, or a revision's (the same columns in both tables).
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProfileTerms {
     pub pricing_model: PricingModel,
     pub price_amount: Decimal,
@@ -166,9 +178,14 @@ pub struct ReviewItem {
     pub slug: String,
     pub owner_id: UserId,
     pub owner_email: String,
+    /// The revision of a live profile that awaits a decision.
+    #[sqlx(skip)]
+    pub revision: Option<RevisionRow>,
 }
 
-/// Profiles for the admin review queue, oldest submission first.
+/// Profiles for the admin review queue, oldest submission first (a live profile's pending
+/// revision counts as its submission). `pending_review` also finds the active profiles whose
+/// revision awaits a decision: everything an admin has to decide.
 #[tracing::instrument(name = "db.profile_review_queue", skip(conn))]
 pub async fn list_for_review(
     conn: &mut PgConnection,
@@ -177,31 +194,48 @@ pub async fn list_for_review(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ReviewItem>, i64)> {
-    let columns = PROFILE_COLUMNS
-        .split(", ")
-        .map(|c| format!("p.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {columns}, a.name, a.slug, a.owner_id, u.email::text AS owner_email
-         FROM provider_profiles p
+    // $2 the status filter; $3 a pending revision, $4 a live profile's status, $5 the filter
+    // that also finds pending revisions.
+    const QUEUE: &str = "FROM provider_profiles p
          JOIN agents a ON a.tenant_id = p.tenant_id AND a.id = p.agent_id
          JOIN users u ON u.tenant_id = a.tenant_id AND u.id = a.owner_id
-         WHERE p.tenant_id = $1 AND ($2::profile_status IS NULL OR p.status = $2)
-         ORDER BY p.submitted_at, p.agent_id LIMIT $3 OFFSET $4"
+         LEFT JOIN profile_revisions r ON r.tenant_id = p.tenant_id AND r.agent_id = p.agent_id
+             AND r.status = $3 AND p.status = $4
+         WHERE p.tenant_id = $1
+             AND ($2::profile_status IS NULL OR p.status = $2 OR ($2 = $5 AND r.agent_id IS NOT NULL))";
+    let columns = profile_columns("p");
+    let mut rows: Vec<ReviewItem> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns}, a.name, a.slug, a.owner_id, u.email::text AS owner_email {QUEUE}
+         ORDER BY coalesce(r.submitted_at, p.submitted_at), p.agent_id LIMIT $6 OFFSET $7"
     )))
     .bind(tenant)
     .bind(status)
+    .bind(RevisionStatus::PendingReview)
+    .bind(ProfileStatus::Active)
+    .bind(ProfileStatus::PendingReview)
     .bind(limit)
     .bind(offset)
     .fetch_all(&mut *conn)
     .await?;
-    let total = sqlx::query_scalar(
-        "SELECT count(*) FROM provider_profiles WHERE tenant_id = $1 AND ($2::profile_status IS NULL OR status = $2)",
-    )
-    .bind(tenant)
-    .bind(status)
-    .fetch_one(conn)
-    .await?;
+    let ids: Vec<AgentId> = rows.iter().map(|r| r.profile.agent_id).collect();
+    let mut revisions =
+        find_revisions(conn, tenant, &ids, Some(RevisionStatus::PendingReview)).await?;
+    for row in rows
+        .iter_mut()
+        .filter(|r| r.profile.status == ProfileStatus::Active)
+    {
+        row.revision = revisions
+            .iter()
+            .position(|r| r.agent_id == row.profile.agent_id)
+            .map(|i| revisions.swap_remove(i));
+    }
+    let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) {QUEUE}")))
+        .bind(tenant)
+        .bind(status)
+        .bind(RevisionStatus::PendingReview)
+        .bind(ProfileStatus::Active)
+        .bind(ProfileStatus::PendingReview)
+        .fetch_one(conn)
+        .await?;
     Ok((rows, total))
 }

@@ -304,3 +304,5 @@ pub async fn count_session(
     .await
     .map(|_| ())
 }
+
+pub use super::revision_repo::*;

@@ -143,7 +143,7 @@ pub async fn create_agent(
         required_permissions: body.required_permissions,
     };
     let agent = service::create(&state, &principal, input).await?;
-    Ok(HttpResponse::Created().json(AgentView::new(&agent, None)))
+    Ok(HttpResponse::Created().json(AgentView::new(&agent, None, None)))
 }
 
 /// The caller's agents.
@@ -170,10 +170,7 @@ pub async fn my_agents(
     .parse()?;
     let roles = query.roles.as_deref().map(AgentRoles::parse).transpose()?;
     let (agents, total) = service::list_mine(&state, &principal, roles, page).await?;
-    let data = agents
-        .iter()
-        .map(|(a, p)| AgentView::new(a, p.as_ref()))
-        .collect();
+    let data = agents.iter().map(AgentView::from).collect();
     Ok(web::Json(Page::new(data, total, page)))
 }
 
@@ -191,8 +188,8 @@ pub async fn me_agent(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> ApiResult<web::Json<AgentView>> {
-    let (agent, profile) = service::me_agent(&state, &principal).await?;
-    Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
+    let detail = service::me_agent(&state, &principal).await?;
+    Ok(web::Json(AgentView::from(&detail)))
 }
 
 /// One of the caller's agents, with its provider profile.
@@ -213,8 +210,8 @@ pub async fn get_agent(
     principal: Principal,
     id: web::Path<AgentId>,
 ) -> ApiResult<web::Json<AgentView>> {
-    let (agent, profile) = service::get(&state, &principal, id.into_inner()).await?;
-    Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
+    let detail = service::get(&state, &principal, id.into_inner()).await?;
+    Ok(web::Json(AgentView::from(&detail)))
 }
 
 /// Edit a draft (or rejected) agent's descriptive fields.
@@ -246,8 +243,8 @@ pub async fn update_agent(
         capabilities: body.capabilities,
         required_permissions: body.required_permissions,
     };
-    let (agent, profile) = service::update(&state, &principal, id.into_inner(), patch).await?;
-    Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
+    let detail = service::update(&state, &principal, id.into_inner(), patch).await?;
+    Ok(web::Json(AgentView::from(&detail)))
 }
 
 /// `publish` and `apply-provider` are one operation under two paths (the clients use both):
@@ -261,7 +258,7 @@ macro_rules! submit_for_review {
             params(("id" = Uuid, Path, description = "Agent id")),
             request_body(content = Option<ProviderTermsRequest>, description = "Optional provider terms"),
             responses(
-                (status = 200, description = "Submitted; the profile is `pending_review`", body = AgentView),
+                (status = 200, description = "Submitted: a new or rejected profile is `pending_review`; an active one stays live and listed with its approved terms, and the terms become its `pendingRevision`", body = AgentView),
                 (status = 400, description = "VALIDATION_ERROR, INVALID_JSON", body = ErrorBody),
                 AuthErrors,
                 (status = 404, description = "NOT_FOUND", body = ErrorBody),
@@ -277,19 +274,21 @@ macro_rules! submit_for_review {
             OptionalJson(body): OptionalJson<ProviderTermsRequest>,
         ) -> ApiResult<web::Json<AgentView>> {
             let terms = body.unwrap_or_default().into();
-            let (agent, profile) = service::submit(&state, &principal, id.into_inner(), terms).await?;
-            Ok(web::Json(AgentView::new(&agent, Some(&profile))))
+            let detail = service::submit(&state, &principal, id.into_inner(), terms).await?;
+            Ok(web::Json(AgentView::from(&detail)))
         }
     };
 }
 
 submit_for_review!(
-    /// Publish the agent for review (status `pending_review`); the body is optional.
+    /// Publish the agent for review (status `pending_review`); the body is optional. An active
+    /// agent stays live: the terms wait for review as its `pendingRevision`.
     publish,
     "/api/agents/{id}/publish"
 );
 submit_for_review!(
-    /// Apply as a provider with full control of the terms (the same operation as `publish`).
+    /// Apply as a provider with full control of the terms (the same operation as `publish`; an
+    /// active agent's terms become its `pendingRevision`).
     apply_provider,
     "/api/agents/{id}/apply-provider"
 );

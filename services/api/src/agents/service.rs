@@ -6,7 +6,7 @@ use super::domain::{
     AgentRoles, Capability, ProfileStatus, parse_capabilities, parse_permissions, parse_slug,
     parse_text,
 };
-use super::repo::{self, AgentChanges, AgentRow, NewAgent, ProfileRow};
+use super::repo::{self, AgentChanges, AgentRow, NewAgent, ProfileRow, RevisionRow};
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::http::pagination::PageRequest;
@@ -30,6 +30,16 @@ pub struct AgentPatch {
     pub long_description: Option<Option<String>>,
     pub capabilities: Option<Vec<Capability>>,
     pub required_permissions: Option<Vec<String>>,
+}
+
+/// An agent as its owner (or an admin) sees it: the agent, its live provider profile (None for a
+/// draft) and the revision of that profile its owner submitted while it was live (pending, or
+/// rejected with the reason). Consumers and the marketplace never see a revision.
+#[derive(Debug, Clone)]
+pub struct AgentDetail {
+    pub agent: AgentRow,
+    pub profile: Option<ProfileRow>,
+    pub revision: Option<RevisionRow>,
 }
 
 pub(super) fn not_found() -> ApiError {
@@ -94,15 +104,16 @@ pub async fn create(
     })
 }
 
-pub async fn get(
-    state: &AppState,
-    principal: &Principal,
-    id: AgentId,
-) -> ApiResult<(AgentRow, Option<ProfileRow>)> {
+pub async fn get(state: &AppState, principal: &Principal, id: AgentId) -> ApiResult<AgentDetail> {
     let mut conn = state.db.acquire().await?;
     let agent = owned(&mut conn, principal, id, false).await?;
     let profile = repo::find_profile(&mut conn, principal.tenant_id(), id).await?;
-    Ok((agent, profile))
+    let revision = repo::find_revision(&mut conn, principal.tenant_id(), id).await?;
+    Ok(AgentDetail {
+        agent,
+        profile,
+        revision,
+    })
 }
 
 pub async fn list_mine(
@@ -110,7 +121,7 @@ pub async fn list_mine(
     principal: &Principal,
     roles: Option<AgentRoles>,
     page: PageRequest,
-) -> ApiResult<(Vec<(AgentRow, Option<ProfileRow>)>, i64)> {
+) -> ApiResult<(Vec<AgentDetail>, i64)> {
     let mut conn = state.db.acquire().await?;
     let (agents, total) = repo::list_owned(
         &mut conn,
@@ -123,6 +134,7 @@ pub async fn list_mine(
     .await?;
     let ids: Vec<AgentId> = agents.iter().map(|a| a.id).collect();
     let mut profiles = repo::find_profiles(&mut conn, principal.tenant_id(), &ids).await?;
+    let mut revisions = repo::find_revisions(&mut conn, principal.tenant_id(), &ids, None).await?;
     let out = agents
         .into_iter()
         .map(|agent| {
@@ -130,7 +142,15 @@ pub async fn list_mine(
                 .iter()
                 .position(|p| p.agent_id == agent.id)
                 .map(|i| profiles.swap_remove(i));
-            (agent, profile)
+            let revision = revisions
+                .iter()
+                .position(|r| r.agent_id == agent.id)
+                .map(|i| revisions.swap_remove(i));
+            AgentDetail {
+                agent,
+                profile,
+                revision,
+            }
         })
         .collect();
     Ok((out, total))
@@ -142,7 +162,7 @@ pub async fn update(
     principal: &Principal,
     id: AgentId,
     patch: AgentPatch,
-) -> ApiResult<(AgentRow, Option<ProfileRow>)> {
+) -> ApiResult<AgentDetail> {
     let name = patch
         .name
         .as_deref()
@@ -189,9 +209,15 @@ pub async fn update(
         state.clock.now(),
     )
     .await?;
+    // Only drafts and rejected profiles are editable, and neither has a revision.
     tx.commit().await?;
-    Ok((agent, profile))
+    Ok(AgentDetail {
+        agent,
+        profile,
+        revision: None,
+    })
 }
 
-pub use super::lifecycle::{TermsInput, audit_log, review, review_queue, submit};
+pub use super::lifecycle::{audit_log, review, review_queue, submit};
 pub use super::serving::{IssuedToken, activate, issue_token, me_agent, revoke_token, set_status};
+pub use super::terms::TermsInput;

@@ -2,8 +2,8 @@
 //! online status, which need a live `/ws/agent` connection somewhere in the cluster.
 
 use super::domain::{OnlineStatus, ProfileStatus};
-use super::repo::{self, AgentRow, ProfileRow};
-use super::service::{get, owned};
+use super::repo::{self, AgentRow};
+use super::service::{AgentDetail, get, owned};
 use crate::auth::principal::{Credential, Principal};
 use crate::auth::tokens::{self, AGENT_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -71,7 +71,7 @@ pub async fn activate(
     state: &AppState,
     principal: &Principal,
     id: AgentId,
-) -> ApiResult<(AgentRow, ProfileRow)> {
+) -> ApiResult<AgentDetail> {
     let tenant = principal.tenant_id();
     let mut tx = state.db.begin().await?;
     let agent = owned(&mut tx, principal, id, true).await?;
@@ -93,14 +93,16 @@ pub async fn activate(
         OnlineStatus::Online
     };
     repo::set_online_status(&mut tx, tenant, id, status).await?;
+    let revision = repo::find_revision(&mut tx, tenant, id).await?;
     tx.commit().await?;
-    Ok((
-        AgentRow {
+    Ok(AgentDetail {
+        agent: AgentRow {
             online_status: status,
             ..agent
         },
-        profile,
-    ))
+        profile: Some(profile),
+        revision,
+    })
 }
 
 /// `busy` and back to `online` need a live connection; `offline` is always allowed.
@@ -109,7 +111,7 @@ pub async fn set_status(
     principal: &Principal,
     id: AgentId,
     raw: &str,
-) -> ApiResult<(AgentRow, Option<ProfileRow>)> {
+) -> ApiResult<AgentDetail> {
     let status = OnlineStatus::parse(raw)?;
     let tenant = principal.tenant_id();
     let mut tx = state.db.begin().await?;
@@ -119,21 +121,20 @@ pub async fn set_status(
     }
     repo::set_online_status(&mut tx, tenant, id, status).await?;
     let profile = repo::find_profile(&mut tx, tenant, id).await?;
+    let revision = repo::find_revision(&mut tx, tenant, id).await?;
     tx.commit().await?;
-    Ok((
-        AgentRow {
+    Ok(AgentDetail {
+        agent: AgentRow {
             online_status: status,
             ..agent
         },
         profile,
-    ))
+        revision,
+    })
 }
 
 /// The agent identified by the caller's agent token.
-pub async fn me_agent(
-    state: &AppState,
-    principal: &Principal,
-) -> ApiResult<(AgentRow, Option<ProfileRow>)> {
+pub async fn me_agent(state: &AppState, principal: &Principal) -> ApiResult<AgentDetail> {
     let Credential::AgentToken { agent_id } = principal.credential else {
         return Err(ApiError::new(
             ErrorCode::InvalidToken,

@@ -120,8 +120,8 @@ pub async fn activate(
     principal: Principal,
     id: web::Path<AgentId>,
 ) -> ApiResult<web::Json<AgentView>> {
-    let (agent, profile) = service::activate(&state, &principal, id.into_inner()).await?;
-    Ok(web::Json(AgentView::new(&agent, Some(&profile))))
+    let detail = service::activate(&state, &principal, id.into_inner()).await?;
+    Ok(web::Json(AgentView::from(&detail)))
 }
 
 /// Set `busy` (and back to `online`) or `offline`.
@@ -146,7 +146,7 @@ pub async fn set_status(
     id: web::Path<AgentId>,
     Json(body): Json<StatusRequest>,
 ) -> ApiResult<web::Json<AgentView>> {
-    let (agent, profile) =
+    let detail =
         service::set_status(&state, &principal, id.into_inner(), &body.online_status).await?;
-    Ok(web::Json(AgentView::new(&agent, profile.as_ref())))
+    Ok(web::Json(AgentView::from(&detail)))
 }

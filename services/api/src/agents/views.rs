@@ -2,9 +2,10 @@
 
 use super::domain::{
     AgentRoles, ApprovalMode, Capability, HostingType, OnlineStatus, PricingModel, ProfileStatus,
-    SlotAssignmentMode, TransparencyLevel,
+    RevisionStatus, SlotAssignmentMode, TransparencyLevel,
 };
-use super::repo::{AgentRow, ProfileRow, ReviewItem};
+use super::repo::{AgentRow, ProfileRow, ProfileTerms, ReviewItem, RevisionRow};
+use super::service::AgentDetail;
 use crate::audit::AuditRow;
 use crate::ids::{AgentId, AuditId, UserId};
 use crate::time_format;
@@ -113,6 +114,83 @@ impl From<&ProfileRow> for ProfileView {
     }
 }
 
+/// Provider terms as submitted (those of a revision).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TermsView {
+    pub pricing_model: PricingModel,
+    #[schema(example = "1.00")]
+    pub price_amount: String,
+    #[schema(example = "CNY")]
+    pub currency: String,
+    pub hosting_type: HostingType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check_url: Option<String>,
+    pub transparency_level: TransparencyLevel,
+    pub approval_mode: ApprovalMode,
+    pub max_concurrent_sessions: i32,
+    pub max_consumer_slots: i32,
+    pub slot_assignment_mode: SlotAssignmentMode,
+    pub allow_shared_consumer: bool,
+}
+
+impl From<&ProfileTerms> for TermsView {
+    fn from(t: &ProfileTerms) -> Self {
+        Self {
+            pricing_model: t.pricing_model,
+            price_amount: money(t.price_amount),
+            currency: t.currency.clone(),
+            hosting_type: t.hosting_type,
+            endpoint: t.endpoint.clone(),
+            health_check_url: t.health_check_url.clone(),
+            transparency_level: t.transparency_level,
+            approval_mode: t.approval_mode,
+            max_concurrent_sessions: t.max_concurrent_sessions,
+            max_consumer_slots: t.max_consumer_slots,
+            slot_assignment_mode: t.slot_assignment_mode,
+            allow_shared_consumer: t.allow_shared_consumer,
+        }
+    }
+}
+
+/// Terms the owner submitted while the profile was active. The live profile and its listing
+/// keep the approved terms until an admin approves these (they become the live terms and the
+/// revision disappears); a rejection leaves the live terms and keeps the revision, `rejected`,
+/// with the admin's `reviewReason`, until the next publish replaces it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionView {
+    pub status: RevisionStatus,
+    #[serde(flatten)]
+    pub terms: TermsView,
+    /// The admin's reason, once the revision is rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_reason: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "time_format::option::serialize"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub reviewed_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "time_format::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub submitted_at: DateTime<Utc>,
+}
+
+impl From<&RevisionRow> for RevisionView {
+    fn from(r: &RevisionRow) -> Self {
+        Self {
+            status: r.status,
+            terms: TermsView::from(&r.terms),
+            review_reason: r.review_reason.clone(),
+            reviewed_at: r.reviewed_at,
+            submitted_at: r.submitted_at,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentView {
@@ -142,8 +220,13 @@ pub struct AgentView {
     /// The first characters of the current agent token, to recognise it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_token_prefix: Option<String>,
+    /// The live provider profile (absent for a draft).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_profile: Option<ProfileView>,
+    /// Terms submitted while the profile was active, awaiting review or rejected (absent when
+    /// there are none). Only the owner and the admins see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_revision: Option<RevisionView>,
     #[serde(serialize_with = "time_format::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
@@ -153,7 +236,7 @@ pub struct AgentView {
 }
 
 impl AgentView {
-    pub fn new(a: &AgentRow, profile: Option<&ProfileRow>) -> Self {
+    pub fn new(a: &AgentRow, profile: Option<&ProfileRow>, revision: Option<&RevisionRow>) -> Self {
         Self {
             id: a.id,
             agent_id: a.id,
@@ -174,9 +257,16 @@ impl AgentView {
             has_agent_token: a.token_prefix.is_some(),
             agent_token_prefix: a.token_prefix.clone(),
             provider_profile: profile.map(ProfileView::from),
+            pending_revision: revision.map(RevisionView::from),
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
+    }
+}
+
+impl From<&AgentDetail> for AgentView {
+    fn from(d: &AgentDetail) -> Self {
+        Self::new(&d.agent, d.profile.as_ref(), d.revision.as_ref())
     }
 }
 
@@ -190,7 +280,12 @@ pub struct ReviewItemView {
     #[schema(value_type = Uuid)]
     pub owner_id: UserId,
     pub owner_email: String,
+    /// The live profile: `pending_review` for a submission, `active` when the item is a
+    /// revision of a live profile (then `pendingRevision` holds the proposed terms).
     pub profile: ProfileView,
+    /// The revision of an active profile that awaits a decision (absent when there is none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_revision: Option<RevisionView>,
 }
 
 impl From<&ReviewItem> for ReviewItemView {
@@ -202,6 +297,7 @@ impl From<&ReviewItem> for ReviewItemView {
             owner_id: r.owner_id,
             owner_email: r.owner_email.clone(),
             profile: ProfileView::from(&r.profile),
+            pending_revision: r.revision.as_ref().map(RevisionView::from),
         }
     }
 }
@@ -217,6 +313,9 @@ pub struct AuditView {
     pub actor_email: Option<String>,
     /// `approve`, `reject`, `suspend`, `reinstate`, `wallet_credit` or `wallet_debit`.
     pub action: String,
+    /// `provider_profile` (a review of the profile), `provider_revision` (a decision on the
+    /// revision of an active profile; the statuses are the revision's: `pending_review` to
+    /// `active` when approved, to `rejected` when rejected) or `wallet`.
     pub target_type: String,
     pub target_id: Uuid,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,7 +325,8 @@ pub struct AuditView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_status: Option<String>,
     /// Facts of a money decision: `{"transactionId","currency","amount","balanceAfter"}`, the
-    /// amount signed (`"-2.50"` for a debit).
+    /// amount signed (`"-2.50"` for a debit); of a revision decision: the proposed terms
+    /// (`pricingModel`, `priceAmount`, `currency`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
