@@ -10,6 +10,7 @@ use clawrent_api::agents::domain::{
 use clawrent_api::billing::domain::TxType;
 use clawrent_api::billing::views::TopupStatus;
 use clawrent_api::health::ServiceState;
+use clawrent_api::sessions::domain::SessionStatus;
 use clawrent_api::tenancy::domain::TenantStatus;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -104,6 +105,10 @@ async fn every_enum_in_the_served_document_lists_the_strings_serde_writes_and_re
         (
             "RevisionStatus",
             round_trips(RevisionStatus::VARIANTS, &doc_of("RevisionStatus")),
+        ),
+        (
+            "SessionStatus",
+            round_trips(SessionStatus::VARIANTS, &doc_of("SessionStatus")),
         ),
         (
             "SlotAssignmentMode",

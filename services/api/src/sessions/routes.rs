@@ -233,9 +233,10 @@ pub async fn reject(
     ),
     responses(
         (status = 200, description = "`settled` (or `aborted`, `expired`) with the settlement", body = EndedView),
-        (status = 400, description = "Malformed session id (VALIDATION_ERROR)", body = ErrorBody),
+        (status = 400, description = "Malformed session id or Idempotency-Key (VALIDATION_ERROR)", body = ErrorBody),
         AuthErrors,
         (status = 404, description = "No such session, or you take no part in it (NOT_FOUND)", body = ErrorBody),
+        (status = 422, description = "Idempotency-Key reused with another request (IDEMPOTENCY_KEY_REUSED)", body = ErrorBody),
     )
 )]
 #[post("/api/sessions/{id}/end")]

@@ -198,13 +198,14 @@ async fn rent_in(
     Ok(session)
 }
 
-/// The caller's side of a session, or 404 when the caller takes no part in it (another user,
-/// another tenant, an admin who is not a participant). An agent token is the provider only for
-/// sessions of its own agent.
+/// The caller's side of a session, or `None` (404) when the caller takes no part in it (another
+/// user, another tenant, an admin who is not a participant). An agent token acts as its owner,
+/// but on the provider side only for the sessions of its own agent.
 pub fn party_of(principal: &Principal, s: &SessionRow) -> Option<Party> {
-    if let Credential::AgentToken { agent_id } = principal.credential {
-        return (agent_id == s.agent_id && principal.user_id == s.provider_id)
-            .then_some(Party::Provider);
+    if let Credential::AgentToken { agent_id } = principal.credential
+        && agent_id != s.agent_id
+    {
+        return (principal.user_id == s.consumer_id).then_some(Party::Consumer);
     }
     if principal.user_id == s.provider_id {
         Some(Party::Provider)
