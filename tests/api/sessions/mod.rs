@@ -2,4 +2,6 @@
 
 mod flow;
 mod isolation;
+mod messages;
+mod renting;
 mod support;

@@ -202,9 +202,11 @@ pub fn parse_session_key(raw: Option<&str>) -> ApiResult<Option<String>> {
 }
 
 pub const MAX_TASK_CHARS: usize = 10_000;
-/// `grantedPermissions` and message payloads are JSON objects of at most this many bytes.
+/// `grantedPermissions` and message payloads are JSON objects of at most this many bytes (a
+/// payload's limit stays under the request body limit, MAX_BODY_BYTES, 64 KiB by default, so
+/// a large payload gets this field error and only a larger body gets 413).
 pub const MAX_PERMISSIONS_BYTES: usize = 16 * 1024;
-pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+pub const MAX_PAYLOAD_BYTES: usize = 32 * 1024;
 
 pub fn parse_task(raw: Option<&str>) -> ApiResult<String> {
     let task = raw.unwrap_or_default().trim();

@@ -104,17 +104,8 @@ pub enum After {
     Time(DateTime<Utc>),
 }
 
-/// Ascending. `createdAt` grows with `seq` inside a session, so both starts read one index range
-/// (the primary key, or `session_messages_created`) and never skip rows with an offset.
-#[tracing::instrument(name = "db.message_page", skip(conn))]
-pub async fn page(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    session: SessionId,
-    after: After,
-    limit: i64,
-) -> sqlx::Result<Vec<MessageRow>> {
-    let query = match after {
+fn page_sql(after: After) -> &'static str {
+    match after {
         After::Seq(_) => {
             "SELECT id, seq, type, payload, sender_role, sender_user_id, sender_agent_id, client_id, created_at
              FROM session_messages WHERE session_id = $2 AND seq > $3 AND tenant_id = $1
@@ -125,11 +116,44 @@ pub async fn page(
              FROM session_messages WHERE session_id = $2 AND created_at > $3 AND tenant_id = $1
              ORDER BY created_at LIMIT $4"
         }
-    };
-    let q = sqlx::query_as(query).bind(tenant).bind(session);
+    }
+}
+
+/// Ascending. `createdAt` grows with `seq` inside a session, so both starts read one index range
+/// (the primary key, or `session_messages_created`) and never skip rows with an offset.
+#[tracing::instrument(name = "db.message_page", skip(conn))]
+pub async fn page(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    session: SessionId,
+    after: After,
+    limit: i64,
+) -> sqlx::Result<Vec<MessageRow>> {
+    let q = sqlx::query_as(page_sql(after)).bind(tenant).bind(session);
     let q = match after {
         After::Seq(seq) => q.bind(seq),
         After::Time(at) => q.bind(at),
     };
     q.bind(limit).fetch_all(conn).await
+}
+
+/// The plan of [`page`] (`EXPLAIN (ANALYZE, FORMAT JSON)`), for the tests that hold it to index
+/// range scans at any depth.
+pub async fn explain_page(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    session: SessionId,
+    after: After,
+    limit: i64,
+) -> sqlx::Result<Value> {
+    let sql = format!("EXPLAIN (ANALYZE, FORMAT JSON) {}", page_sql(after));
+    let q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(tenant)
+        .bind(session);
+    let q = match after {
+        After::Seq(seq) => q.bind(seq),
+        After::Time(at) => q.bind(at),
+    };
+    let plan: sqlx::types::Json<Value> = q.bind(limit).fetch_one(conn).await?;
+    Ok(plan.0)
 }

@@ -259,7 +259,7 @@ pub struct SendMessageRequest {
     #[serde(rename = "type")]
     #[schema(example = "dialogue.message")]
     pub kind: Option<String>,
-    /// A JSON object (at most 64 KiB). A `result.*` payload may report `usage.totalTokens`,
+    /// A JSON object (at most 32 KiB). A `result.*` payload may report `usage.totalTokens`,
     /// which per-token sessions are charged for.
     #[schema(value_type = Option<Object>)]
     pub payload: Option<Value>,
@@ -279,7 +279,7 @@ pub struct SendMessageRequest {
     request_body = SendMessageRequest,
     responses(
         (status = 200, description = "Stored", body = SentView),
-        (status = 400, description = "Unknown type, a type the sender may not send, or a payload that is not an object or over 64 KiB (VALIDATION_ERROR, INVALID_JSON)", body = ErrorBody),
+        (status = 400, description = "Unknown type, a type the sender may not send, or a payload that is not an object or over 32 KiB (VALIDATION_ERROR, INVALID_JSON)", body = ErrorBody),
         AuthErrors,
         (status = 404, description = "No such session, or you take no part in it (NOT_FOUND)", body = ErrorBody),
         (status = 409, description = "The session is not active (pending or ended) (CONFLICT)", body = ErrorBody),
