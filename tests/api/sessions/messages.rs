@@ -89,6 +89,11 @@ async fn types_follow_their_directions_and_bad_payloads_are_refused() {
             json!({ "type": "dialogue.message", "payload": { "text": big } }),
             400,
         ),
+        (
+            &consumer,
+            json!({ "type": "dialogue.message", "payload": { "text": huge } }),
+            413,
+        ),
     ] {
         let reply = send(&app, who, &id, body.clone()).await;
         assert_eq!(
