@@ -137,6 +137,16 @@ async fn a_manual_session_is_rented_approved_used_and_settled_with_the_fee_split
     assert_eq!(incomes.len(), 1, "{}", provider_tx.text);
     assert_eq!(incomes[0]["type"], "income");
     assert_eq!(incomes[0]["amount"], "4.25");
+
+    // The marketplace counts the session.
+    let listing = app
+        .get(
+            &format!("/api/marketplace/agents/{}", m.slug),
+            &m.consumer.auth(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(listing.body["totalSessions"], 1, "{}", listing.text);
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ pub fn action(id: &str, action: &str) -> String {
 /// An agent that can be rented right now and the people around it.
 pub struct Market {
     pub agent: String,
+    pub slug: String,
     pub provider: TestUser,
     pub consumer: TestUser,
     pub admin: TestUser,
@@ -45,6 +46,7 @@ pub async fn market(app: &TestApp, terms: Value, funds: &str) -> Market {
     }
     Market {
         agent,
+        slug,
         provider,
         consumer,
         admin,

@@ -50,7 +50,8 @@ pub async fn lock_for_rent(
     }
 }
 
-/// Counts a finished session on the provider's profile (for completion rate and popularity).
+/// Counts a finished session on the provider's profile and its listing (completion rate,
+/// popularity).
 pub async fn record_session(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -58,5 +59,6 @@ pub async fn record_session(
     completed: bool,
 ) -> ApiResult<()> {
     repo::count_session(conn, tenant, id, completed).await?;
+    crate::marketplace::listing::count_session(conn, tenant, id, completed).await?;
     Ok(())
 }

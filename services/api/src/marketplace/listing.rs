@@ -21,3 +21,13 @@ pub async fn list(
 pub async fn unlist(conn: &mut PgConnection, tenant: TenantId, agent: AgentId) -> ApiResult<()> {
     Ok(repo::delete_listing(conn, tenant, agent).await?)
 }
+
+/// Counts a finished session on the listing (the sessions context, through agents).
+pub async fn count_session(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    agent: AgentId,
+    completed: bool,
+) -> ApiResult<()> {
+    Ok(repo::count_listing_session(conn, tenant, agent, completed).await?)
+}

@@ -89,6 +89,29 @@ pub async fn upsert_listing(
     Ok(())
 }
 
+/// One more session on the listing's counters (popularity sort, completion); no-op when the
+/// agent is not listed.
+#[tracing::instrument(name = "db.listing_count_session", skip(conn))]
+pub async fn count_listing_session(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    agent: AgentId,
+    completed: bool,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE listings
+         SET total_sessions = total_sessions + 1,
+             completed_sessions = completed_sessions + CASE WHEN $3 THEN 1 ELSE 0 END
+         WHERE tenant_id = $1 AND agent_id = $2",
+    )
+    .bind(tenant)
+    .bind(agent)
+    .bind(completed)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 /// Takes the agent out of the marketplace (no-op when it is not listed).
 #[tracing::instrument(name = "db.listing_delete", skip(conn))]
 pub async fn delete_listing(
