@@ -88,3 +88,30 @@ async fn the_consumer_cannot_approve_or_reject_and_the_provider_lists_by_role() 
         "the provider rented nothing"
     );
 }
+
+#[tokio::test]
+async fn an_idempotency_key_replays_only_for_the_agent_token_that_sent_it() {
+    // Arrange: the provider ends a session with their agent's token and a key; another of
+    // their agents' tokens (which may not see the session) retries with the same key.
+    let app = spawn_app().await;
+    let m = market(&app, json!({ "approvalMode": "auto" }), "10.00").await;
+    let id = rented(&app, &m, "keyed end").await;
+    let own = app.agent_token(&m.provider, &m.agent).await;
+    let other_agent = app
+        .create_agent(&m.provider, &unique_slug("other"), json!({}))
+        .await;
+    let other = app.agent_token(&m.provider, &other_agent).await;
+    let with_key = |token: &str| Auth::bearer(token).with("Idempotency-Key", "end-k1".into());
+
+    // Act
+    let first = app.post_empty(&action(&id, "end"), &with_key(&own)).await;
+    let replay = app.post_empty(&action(&id, "end"), &with_key(&own)).await;
+    let stranger = app.post_empty(&action(&id, "end"), &with_key(&other)).await;
+
+    // Assert: the session's own agent replays; the other agent's token gets no copy of it.
+    first.expect(200);
+    let replay = replay.expect(200);
+    assert_eq!(replay.header("Idempotent-Replayed"), Some("true"));
+    let stranger = stranger.expect_error(422, "IDEMPOTENCY_KEY_REUSED");
+    assert!(!stranger.text.contains(&id), "{}", stranger.text);
+}

@@ -1,5 +1,6 @@
 //! Users, email verification, login and API keys.
 
+pub mod api_keys;
 pub mod domain;
 pub mod repo;
 pub mod routes;

@@ -1,5 +1,6 @@
 //! `/api/auth/*`: verification, registration, login, the current user, API keys.
 
+use super::api_keys;
 use super::domain::{UserRole, parse_key_name};
 use super::repo::ApiKeyRow;
 use super::service::{self, Registration, VerificationOutcome};
@@ -330,7 +331,7 @@ pub async fn create_api_key(
     OptionalJson(body): OptionalJson<CreateApiKeyRequest>,
 ) -> ApiResult<HttpResponse> {
     let name = parse_key_name(body.as_ref().and_then(|b| b.name.as_deref()))?;
-    let (row, key) = service::create_api_key(&state, &principal, &name).await?;
+    let (row, key) = api_keys::create_api_key(&state, &principal, &name).await?;
     Ok(HttpResponse::Created().json(CreatedApiKey {
         view: row.into(),
         key,
@@ -356,7 +357,7 @@ pub async fn list_api_keys(
     query: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<ApiKeyView>>> {
     let page = query.parse()?;
-    let (rows, total) = service::list_api_keys(&state, &principal, page).await?;
+    let (rows, total) = api_keys::list_api_keys(&state, &principal, page).await?;
     Ok(web::Json(Page::new(
         rows.into_iter().map(ApiKeyView::from).collect(),
         total,
@@ -383,7 +384,7 @@ pub async fn revoke_api_key(
     CredentialManager(principal): CredentialManager,
     id: web::Path<ApiKeyId>,
 ) -> ApiResult<web::Json<SuccessResponse>> {
-    service::revoke_api_key(&state, &principal, id.into_inner()).await?;
+    api_keys::revoke_api_key(&state, &principal, id.into_inner()).await?;
     Ok(web::Json(SuccessResponse { success: true }))
 }
 

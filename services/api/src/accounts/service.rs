@@ -1,13 +1,12 @@
 //! Account use-cases. Each owns its transaction; handlers only translate HTTP.
 
 use super::domain::{DisplayName, Email, Password, User, UserRole, VerificationCode};
-use super::repo::{self, NewApiKey, NewUser};
+use super::repo::{self, NewUser};
 use crate::auth::password::{OPERATOR_CLIENT, Verification};
 use crate::auth::principal::Principal;
-use crate::auth::tokens::{self, DISPLAY_PREFIX_LEN};
+use crate::auth::tokens;
 use crate::error::{ApiError, ApiResult, ErrorCode, OnConstraint};
-use crate::http::pagination::PageRequest;
-use crate::ids::{ApiKeyId, TenantId, UserId};
+use crate::ids::{TenantId, UserId};
 use crate::mail::OutgoingMail;
 use crate::ratelimit::Scope;
 use crate::state::AppState;
@@ -239,7 +238,8 @@ pub async fn register(
     .await
     .on_constraint("users_tenant_email_key", email_taken)?;
     repo::delete_verification(&mut tx, tenant.id, email.as_str()).await?;
-    let (_, api_key) = insert_api_key(&mut tx, tenant.id, user.id, "default", now).await?;
+    let (_, api_key) =
+        super::api_keys::insert_api_key(&mut tx, tenant.id, user.id, "default", now).await?;
     tx.commit().await?;
 
     let token = state
@@ -250,30 +250,6 @@ pub async fn register(
         token,
         api_key,
     })
-}
-
-async fn insert_api_key(
-    conn: &mut sqlx::PgConnection,
-    tenant: TenantId,
-    user: UserId,
-    name: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> ApiResult<(repo::ApiKeyRow, String)> {
-    let key = tokens::new_api_key();
-    let row = repo::insert_api_key(
-        conn,
-        tenant,
-        NewApiKey {
-            id: ApiKeyId::new_v7(),
-            user,
-            name,
-            prefix: &key[..DISPLAY_PREFIX_LEN],
-            key_hash: &tokens::sha256(&key),
-            now,
-        },
-    )
-    .await?;
-    Ok((row, key))
 }
 
 /// Unknown emails and wrong passwords cost the same and answer the same.
@@ -334,60 +310,6 @@ pub async fn me(state: &AppState, principal: &Principal) -> ApiResult<User> {
     repo::find_user(&mut conn, principal.tenant_id(), principal.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("User"))
-}
-
-pub async fn create_api_key(
-    state: &AppState,
-    principal: &Principal,
-    name: &str,
-) -> ApiResult<(repo::ApiKeyRow, String)> {
-    let mut conn = state.db.acquire().await?;
-    insert_api_key(
-        &mut conn,
-        principal.tenant_id(),
-        principal.user_id,
-        name,
-        state.clock.now(),
-    )
-    .await
-}
-
-pub async fn list_api_keys(
-    state: &AppState,
-    principal: &Principal,
-    page: PageRequest,
-) -> ApiResult<(Vec<repo::ApiKeyRow>, i64)> {
-    let mut conn = state.db.acquire().await?;
-    Ok(repo::list_api_keys(
-        &mut conn,
-        principal.tenant_id(),
-        principal.user_id,
-        page.limit(),
-        page.offset(),
-    )
-    .await?)
-}
-
-/// Revokes one of the caller's keys; another user's key, or an unknown one, is 404.
-pub async fn revoke_api_key(
-    state: &AppState,
-    principal: &Principal,
-    id: ApiKeyId,
-) -> ApiResult<()> {
-    let mut conn = state.db.acquire().await?;
-    let revoked = repo::revoke_api_key(
-        &mut conn,
-        principal.tenant_id(),
-        principal.user_id,
-        id,
-        state.clock.now(),
-    )
-    .await?;
-    if revoked {
-        Ok(())
-    } else {
-        Err(ApiError::not_found("API key"))
-    }
 }
 
 /// Creates an admin in the tenant, or promotes the existing user with that email (whose password

@@ -63,7 +63,7 @@ pub async fn adjust(
     user: web::Path<UserId>,
     Json(body): Json<AdjustmentRequest>,
 ) -> ApiResult<HttpResponse> {
-    let scope = Scope::from_request(&req, admin.tenant_id(), admin.user_id, &body)?;
+    let scope = Scope::from_request(&req, &admin, &body)?;
     let input = AdjustmentInput {
         direction: body.direction.as_deref(),
         amount: body.amount.as_ref(),

@@ -91,7 +91,7 @@ pub async fn topup(
     principal: Principal,
     Json(body): Json<TopupRequest>,
 ) -> ApiResult<HttpResponse> {
-    let scope = Scope::from_request(&req, principal.tenant_id(), principal.user_id, &body)?;
+    let scope = Scope::from_request(&req, &principal, &body)?;
     let input = TopupInput {
         amount: body.amount.as_ref(),
         currency: body.currency.as_deref(),

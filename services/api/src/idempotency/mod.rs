@@ -9,8 +9,9 @@
 
 pub mod repo;
 
+use crate::auth::principal::{Credential, Principal};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::ids::{TenantId, UserId};
+use crate::ids::{AgentId, TenantId, UserId};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -34,13 +35,20 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The request's key, if it sent one: 1-255 visible ASCII characters.
+    /// The request's key, if it sent one: 1-255 visible ASCII characters. Keys belong to the
+    /// user, whatever credential sent them; a request made with an agent token is fingerprinted
+    /// with its agent, so the same key sent with another of the user's agent tokens (or without
+    /// one) is another request (422), never a replay of what only that agent may see.
     pub fn from_request(
         req: &HttpRequest,
-        tenant: TenantId,
-        user: UserId,
+        principal: &Principal,
         body: &impl Serialize,
     ) -> ApiResult<Option<Self>> {
+        let (tenant, user) = (principal.tenant_id(), principal.user_id);
+        let acting = match principal.credential {
+            Credential::AgentToken { agent_id } => Some(agent_id),
+            _ => None,
+        };
         let Some(raw) = req.headers().get(HEADER) else {
             return Ok(None);
         };
@@ -60,7 +68,7 @@ impl Scope {
             tenant,
             user,
             key: key.to_owned(),
-            fingerprint: fingerprint(req.method().as_str(), &canonical_path(req), body)?,
+            fingerprint: fingerprint(req.method().as_str(), &canonical_path(req), acting, body)?,
         }))
     }
 }
@@ -93,13 +101,22 @@ pub fn canonical_path(req: &HttpRequest) -> String {
 
 /// SHA-256 of the method, the path and the canonical JSON of the parsed body (so spacing and
 /// fields the endpoint ignores do not matter).
-pub fn fingerprint(method: &str, path: &str, body: &impl Serialize) -> ApiResult<[u8; 32]> {
+pub fn fingerprint(
+    method: &str,
+    path: &str,
+    acting: Option<AgentId>,
+    body: &impl Serialize,
+) -> ApiResult<[u8; 32]> {
     let json = serde_json::to_vec(body).map_err(ApiError::internal)?;
     let mut hash = Sha256::new();
     hash.update(method.as_bytes());
     hash.update([0]);
     hash.update(path.as_bytes());
     hash.update([0]);
+    if let Some(agent) = acting {
+        hash.update(agent.as_uuid().as_bytes());
+        hash.update([0]);
+    }
     hash.update(&json);
     Ok(hash.finalize().into())
 }

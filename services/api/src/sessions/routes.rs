@@ -63,7 +63,7 @@ pub async fn rent(
     principal: Principal,
     Json(body): Json<RentRequest>,
 ) -> ApiResult<HttpResponse> {
-    let scope = Scope::from_request(&req, principal.tenant_id(), principal.user_id, &body)?;
+    let scope = Scope::from_request(&req, &principal, &body)?;
     let input = RentInput {
         agent_id: body.agent_id.as_deref(),
         task_description: body.task_description.as_deref(),
@@ -247,7 +247,7 @@ pub async fn end(
     id: web::Path<SessionId>,
     _body: OptionalJson<Value>,
 ) -> ApiResult<HttpResponse> {
-    let scope = Scope::from_request(&req, principal.tenant_id(), principal.user_id, &())?;
+    let scope = Scope::from_request(&req, &principal, &())?;
     let outcome = transitions::end(&state, &principal, id.into_inner(), scope.as_ref()).await?;
     Ok(outcome.into_response())
 }
@@ -295,7 +295,7 @@ pub async fn send_message(
     id: web::Path<SessionId>,
     Json(body): Json<SendMessageRequest>,
 ) -> ApiResult<HttpResponse> {
-    let scope = Scope::from_request(&req, principal.tenant_id(), principal.user_id, &body)?;
+    let scope = Scope::from_request(&req, &principal, &body)?;
     let input = SendInput {
         kind: body.kind.as_deref(),
         payload: body.payload.clone(),
