@@ -2,4 +2,4 @@
 
 mod flow;
 mod isolation;
-mod support;
+pub(crate) mod support;
