@@ -20,6 +20,7 @@ fn matrix_rows() -> Vec<Operation> {
         super::accounts::operations(),
         super::open::operations(),
         super::platform::operations(),
+        super::sessions::operations(),
         crate::billing::principals::operations(),
     ]
     .concat()

@@ -6,6 +6,9 @@
 //! - `world`: the principals, built once per table test;
 //! - `agent_matrix`: the runner for tables whose target is a fresh agent: `agents`,
 //!   `admin_review`, `marketplace`;
+//! - `session_matrix`: the runner for the table whose target is a fresh session (or, for
+//!   renting, a fresh rentable agent) with the owner as one participant: `sessions`, its
+//!   fixtures in `session_fixture`;
 //! - `matrix`: the runner for the other tables: `accounts` (me, API keys), `open` (no credential
 //!   needed: login, register, send-verification, health), `platform` (the operator's API);
 //! - `refusals`: two refusals stated one by one;
@@ -23,4 +26,7 @@ mod matrix;
 mod open;
 mod platform;
 mod refusals;
+mod session_fixture;
+mod session_matrix;
+mod sessions;
 mod world;
