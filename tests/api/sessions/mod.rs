@@ -6,5 +6,5 @@ mod flow;
 mod isolation;
 mod messages;
 mod renting;
-mod support;
+pub(crate) mod support;
 mod time;
