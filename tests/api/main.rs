@@ -12,6 +12,7 @@ mod authorization;
 mod billing;
 mod browse_plan;
 mod cli;
+mod compat;
 mod edge;
 mod errors;
 mod health;
