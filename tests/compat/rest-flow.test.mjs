@@ -215,18 +215,21 @@ test('the REST session flow of @clawrent/provider against clawrent', async (t) =
     const sends = [
       // What `clawrent send` sends.
       [consumer, { type: MessageType.DIALOGUE_MESSAGE, payload: { content: 'Please review PR #42', dialogueType: 'message' } }],
-      [provider, { type: MessageType.INSTRUCTION_EXEC, payload: exec }],
+      [consumer, { type: MessageType.INSTRUCTION_EXEC, payload: exec }],
     ];
     const sent = [];
     for (const [client, body] of sends) {
       sent.push(await client.sendSessionMessage(sessionId, body));
     }
+    // The provider answers the instruction with `result.success` (SessionManager.send's default
+    // type, the MCP tool's default), carrying the agent's token usage.
     const result = SuccessResultSchema.parse({
       instructionId: sent[1].messageId,
       data: { stdout: ' 1 file changed', exitCode: 0 },
       executionTime: 12,
+      usage: { totalTokens: 321 },
     });
-    sent.push(await consumer.sendSessionMessage(sessionId, { type: MessageType.RESULT_SUCCESS, payload: result }));
+    sent.push(await provider.sendSessionMessage(sessionId, { type: MessageType.RESULT_SUCCESS, payload: result }));
     sent.push(
       await provider.sendSessionMessage(sessionId, {
         type: MessageType.DIALOGUE_MESSAGE,
@@ -283,26 +286,6 @@ test('the REST session flow of @clawrent/provider against clawrent', async (t) =
     cursor = fresh.data[0].createdAt;
     assert.ok(cursor > history.at(-1).createdAt);
   });
-
-  // Known incompatibility, reported rather than fixed (see the compat report): the provider side of
-  // the real clients sends `result.success` (SessionManager.send's default type for a provider,
-  // the MCP tool clawrent_send_session_message's default, `clawrent serve` answering an
-  // instruction), and @clawrent/protocol's SuccessResult carries the provider agent's
-  // `usage.totalTokens`; the server takes `result.*` from the consumer only and answers 400.
-  await step(
-    'a provider posts result.success, the type its clients default to',
-    async () => {
-      const result = SuccessResultSchema.parse({
-        instructionId: 'msg_compat_1',
-        data: { content: 'Reviewed: no blocking issues' },
-        executionTime: 5,
-        usage: { totalTokens: 321 },
-      });
-      const reply = await provider.sendSessionMessage(sessionId, { type: MessageType.RESULT_SUCCESS, payload: result });
-      assert.equal(typeof reply.messageId, 'string');
-    },
-    { todo: 'the server takes result.* from the consumer only (400 VALIDATION_ERROR)' },
-  );
 
   await step('end with no body (endSession), twice: settled, with the settlement as decimal strings and the 15% fee', async () => {
     const ended = await consumer.endSession(sessionId);

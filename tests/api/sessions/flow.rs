@@ -197,9 +197,9 @@ async fn a_per_token_session_charges_the_tokens_its_results_report() {
 
     // Act: two results report 1200 and 34 tokens; a dialogue message reports none that count.
     for (kind, tokens, who) in [
-        ("result.success", 1200, &m.consumer),
-        ("dialogue.message", 999, &m.provider),
-        ("result.partial", 34, &m.consumer),
+        ("result.success", 1200, &m.provider),
+        ("dialogue.message", 999, &m.consumer),
+        ("result.partial", 34, &m.provider),
     ] {
         app.post(
             &action(&id, "messages"),

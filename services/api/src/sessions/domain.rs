@@ -257,9 +257,10 @@ pub struct MessageType {
 }
 
 impl MessageType {
-    /// `dialogue.*` both ways, `instruction.*` provider to consumer, `result.*` consumer to
-    /// provider, `session.*` either side, `system.*` the server only. `dialogue.typing` is live
-    /// only (WebSocket) and never stored.
+    /// `dialogue.*` both ways, `instruction.*` consumer to provider (the provider's daemon runs
+    /// them), `result.*` provider to consumer (what the agent answers, with its token usage),
+    /// `session.*` either side, `system.*` the server only. `dialogue.typing` is live only
+    /// (WebSocket) and never stored.
     pub fn parse(raw: Option<&str>, from: Party) -> ApiResult<Self> {
         let raw = raw.ok_or_else(|| ApiError::field("type", "is required"))?;
         let (family, name) = raw.split_once('.').unwrap_or((raw, ""));
@@ -280,7 +281,7 @@ impl MessageType {
             ApiError::field(
                 "type",
                 format!(
-                    "{raw:?} is not a message type: use dialogue.*, instruction.* (provider), result.* (consumer) or session.*"
+                    "{raw:?} is not a message type: use dialogue.*, instruction.* (consumer), result.* (provider) or session.*"
                 ),
             )
         };
@@ -295,8 +296,8 @@ impl MessageType {
         }
         let allowed = match family {
             MessageFamily::Dialogue | MessageFamily::Session => true,
-            MessageFamily::Instruction => from == Party::Provider,
-            MessageFamily::Result => from == Party::Consumer,
+            MessageFamily::Instruction => from == Party::Consumer,
+            MessageFamily::Result => from == Party::Provider,
             MessageFamily::System => false,
         };
         if !allowed {
@@ -336,7 +337,8 @@ pub fn parse_payload(raw: Option<Value>) -> ApiResult<Value> {
     }
 }
 
-/// Tokens a `result.*` payload reports (`usage.totalTokens`), metered for per-token sessions.
+/// Tokens a provider's `result.*` payload reports (`usage.totalTokens`: the agent's usage),
+/// metered for per-token sessions.
 pub fn reported_tokens(payload: &Value) -> u64 {
     payload
         .pointer("/usage/totalTokens")

@@ -254,13 +254,13 @@ pub async fn end(
 
 #[derive(Deserialize, Serialize, ToSchema)]
 pub struct SendMessageRequest {
-    /// `dialogue.*` (both sides), `instruction.*` (provider), `result.*` (consumer) or
+    /// `dialogue.*` (both sides), `instruction.*` (consumer), `result.*` (provider) or
     /// `session.*`. `system.*` is the server's; `dialogue.typing` is live only.
     #[serde(rename = "type")]
     #[schema(example = "dialogue.message")]
     pub kind: Option<String>,
-    /// A JSON object (at most 32 KiB). A `result.*` payload may report `usage.totalTokens`,
-    /// which per-token sessions are charged for.
+    /// A JSON object (at most 32 KiB). A provider's `result.*` payload may report
+    /// `usage.totalTokens`, which per-token sessions are charged for.
     #[schema(value_type = Option<Object>)]
     pub payload: Option<Value>,
     /// Your own id for the message (1-128 visible ASCII characters): a retry with the same id

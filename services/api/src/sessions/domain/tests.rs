@@ -90,9 +90,9 @@ fn message_types_follow_the_directions_of_the_contract() {
     for (raw, from) in [
         ("dialogue.message", Consumer),
         ("dialogue.message", Provider),
-        ("instruction.run", Provider),
-        ("result.success", Consumer),
-        ("result.error", Consumer),
+        ("instruction.exec", Consumer),
+        ("result.success", Provider),
+        ("result.error", Provider),
         ("session.ping", Consumer),
         ("session.ping", Provider),
     ] {
@@ -102,8 +102,8 @@ fn message_types_follow_the_directions_of_the_contract() {
         );
     }
     for (raw, from) in [
-        ("instruction.run", Consumer),
-        ("result.success", Provider),
+        ("instruction.exec", Provider),
+        ("result.success", Consumer),
         ("system.session_ended", Consumer),
         ("system.heartbeat_ack", Provider),
         ("dialogue.typing", Consumer),
