@@ -23,6 +23,7 @@ mod openapi_enums;
 mod overload;
 mod pool_logs;
 mod rate_limits;
+mod realtime;
 mod schemathesis;
 mod sessions;
 mod tenancy;

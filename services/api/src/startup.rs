@@ -17,6 +17,7 @@ use crate::mail::Mailer;
 use crate::openapi::{ApiDoc, routes};
 use crate::outbox::Outbox;
 use crate::ratelimit::RateLimiter;
+use crate::realtime::hub::Hub;
 use crate::sessions::token::SessionTokens;
 use crate::state::AppState;
 use crate::tenancy::resolve::TenantResolver;
@@ -61,6 +62,7 @@ impl AppState {
             cursors: Sealer::new(settings.jwt_secret.expose().as_bytes()),
             session_tokens: SessionTokens::new(settings.jwt_secret.expose().as_bytes()),
             outbox: Outbox::default(),
+            hub: Hub::new(redis::Client::open(settings.redis_url.expose())?),
             shutting_down: Arc::new(AtomicBool::new(false)),
             settings: Arc::new(settings),
         })
@@ -109,7 +111,11 @@ impl Application {
                 .openapi(ApiDoc::openapi())
                 .configure(routes)
                 .split_for_parts();
-            app.service(
+            app.route(
+                "/ws/agent",
+                web::get().to(crate::realtime::agent_socket::agent_socket),
+            )
+            .service(
                 SwaggerUi::new("/docs/{_:.*}")
                     .url("/api/openapi.json", served_document.as_ref().clone()),
             )
@@ -208,6 +214,7 @@ impl Application {
 fn spawn_background(state: &AppState) {
     crate::idempotency::spawn_janitor(state.clone());
     crate::outbox::spawn_relay(state.clone());
+    state.hub.start_reader();
     crate::sessions::sweeper::spawn(state.clone());
 }
 

@@ -9,6 +9,7 @@ use crate::kv::Redis;
 use crate::mail::Mailer;
 use crate::outbox::Outbox;
 use crate::ratelimit::RateLimiter;
+use crate::realtime::hub::Hub;
 use crate::sessions::token::SessionTokens;
 use crate::tenancy::resolve::TenantResolver;
 use sqlx::PgPool;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub session_tokens: SessionTokens,
     /// Wakes this replica's outbox relay after a commit that wrote events.
     pub outbox: Outbox,
+    /// This replica's one Redis pub/sub connection and its local subscribers.
+    pub hub: Hub,
     pub shutting_down: Arc<AtomicBool>,
 }
 

@@ -220,7 +220,11 @@ async fn seed_demo_fills_the_marketplace_once() {
     let second = seed().await.expect("run");
     assert!(
         String::from_utf8_lossy(&second.stdout)
-            .starts_with("seeded tenant default: 0 agents created, 12 already there")
+            .starts_with("seeded tenant default: 0 agents created, 12 already there"),
+        "status {}; stdout: {}; stderr: {}",
+        second.status,
+        String::from_utf8_lossy(&second.stdout),
+        String::from_utf8_lossy(&second.stderr)
     );
     let again = app
         .get("/api/marketplace/browse?limit=50", &auth)

@@ -7,6 +7,8 @@ use super::domain::{OnlineStatus, ProfileStatus};
 use super::repo::{self, AgentRow, ProfileRow};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{AgentId, TenantId, UserId};
+use crate::kv::Redis;
+use crate::realtime::presence;
 use sqlx::PgConnection;
 
 /// An agent that can be rented right now.
@@ -16,10 +18,11 @@ pub struct Rentable {
 }
 
 /// Locks the agent and checks that `renter` can take a session of it: 404 when it does not exist
-/// in this tenant, 400 when it is the renter's own, 409 when its profile is not active or it is
-/// not online.
+/// in this tenant, 400 when it is the renter's own, 409 when its profile is not active, it is
+/// not opted in (`activate`) or no daemon holds its `/ws/agent` socket.
 pub async fn lock_for_rent(
     conn: &mut PgConnection,
+    redis: &Redis,
     tenant: TenantId,
     id: AgentId,
     renter: UserId,
@@ -39,14 +42,24 @@ pub async fn lock_for_rent(
             "This agent is not available for rent: its provider profile is not active",
         ));
     };
+    let offline =
+        || ApiError::conflict("This agent is offline: its provider's daemon is not connected");
     match agent.online_status {
-        OnlineStatus::Online => Ok(Rentable { agent, profile }),
+        OnlineStatus::Online => {
+            // Opted in, but is a daemon's `/ws/agent` socket held right now, anywhere?
+            let connected = presence::is_connected(redis, tenant, id)
+                .await
+                .map_err(|e| ApiError::unavailable("Redis", e))?;
+            if connected {
+                Ok(Rentable { agent, profile })
+            } else {
+                Err(offline())
+            }
+        }
         OnlineStatus::Busy => Err(ApiError::conflict(
             "This agent is busy and takes no new sessions right now",
         )),
-        OnlineStatus::Offline => Err(ApiError::conflict(
-            "This agent is offline: its provider's daemon is not connected",
-        )),
+        OnlineStatus::Offline => Err(offline()),
     }
 }
 

@@ -305,4 +305,19 @@ pub async fn count_session(
     .map(|_| ())
 }
 
+/// The hash of the agent's current token, if it has one.
+#[tracing::instrument(name = "db.agent_token_hash", skip(conn))]
+pub async fn token_hash(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    agent: AgentId,
+) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT token_hash FROM agents WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(agent)
+        .fetch_optional(conn)
+        .await
+        .map(Option::flatten)
+}
+
 pub use super::revision_repo::*;

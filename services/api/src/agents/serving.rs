@@ -28,6 +28,7 @@ pub async fn issue_token(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     owned(&mut tx, principal, id, true).await?;
+    close_sockets(state, &mut tx, principal.tenant_id(), id).await?;
     let prefix = &token[..AGENT_TOKEN_PREFIX.len() + 4];
     repo::set_token(
         &mut tx,
@@ -39,6 +40,7 @@ pub async fn issue_token(
     )
     .await?;
     tx.commit().await?;
+    state.outbox.wake();
     Ok(IssuedToken {
         agent_id: id,
         token,
@@ -50,9 +52,36 @@ pub async fn issue_token(
 pub async fn revoke_token(state: &AppState, principal: &Principal, id: AgentId) -> ApiResult<bool> {
     let mut tx = state.db.begin().await?;
     let agent = owned(&mut tx, principal, id, true).await?;
+    close_sockets(state, &mut tx, principal.tenant_id(), id).await?;
     repo::set_token(&mut tx, principal.tenant_id(), id, None, None, None).await?;
     tx.commit().await?;
+    state.outbox.wake();
     Ok(agent.token_prefix.is_some())
+}
+
+/// Tells the sockets opened with the agent's current token, after the commit, that the token is
+/// gone (they close with 4001). Called before the token changes; the event names the old token
+/// by its hash, so a socket opened with the new one stays.
+async fn close_sockets(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+    tenant: TenantId,
+    agent: AgentId,
+) -> ApiResult<()> {
+    let Some(old) = repo::token_hash(conn, tenant, agent).await? else {
+        return Ok(());
+    };
+    let channel = crate::realtime::channels::agent_channel(&state.redis, tenant, agent);
+    let payload = serde_json::json!({ "agentId": agent, "tokenHash": hex::encode(old) });
+    crate::outbox::enqueue(
+        conn,
+        tenant,
+        &channel,
+        "agent.revoked",
+        &payload,
+        state.clock.now(),
+    )
+    .await
 }
 
 async fn is_connected(state: &AppState, tenant: TenantId, agent: AgentId) -> ApiResult<bool> {

@@ -120,8 +120,8 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     ))
 }
 
-/// An agent token acts as the agent's owner and identifies the agent.
-async fn agent_token_principal(
+/// An agent token acts as the agent's owner and identifies the agent (also used by `/ws/agent`).
+pub async fn agent_token_principal(
     state: &AppState,
     tenant: Arc<Tenant>,
     token: &str,

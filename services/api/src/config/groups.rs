@@ -53,6 +53,20 @@ pub(super) fn session_settings(src: &Source<'_>) -> Result<SessionSettings, Conf
     })
 }
 
+/// WebSocket settings.
+#[derive(Debug, Clone)]
+pub struct RealtimeSettings {
+    pub idle_timeout: Duration,
+}
+
+pub(super) fn realtime_settings(src: &Source<'_>) -> Result<RealtimeSettings, ConfigError> {
+    let idle_timeout = src.duration("REALTIME_IDLE_TIMEOUT")?;
+    if idle_timeout < Duration::from_secs(2) {
+        return Err(err("REALTIME_IDLE_TIMEOUT", "must be at least 2s"));
+    }
+    Ok(RealtimeSettings { idle_timeout })
+}
+
 /// HTTP edge settings: cross-origin access and how long a body may take to arrive.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {

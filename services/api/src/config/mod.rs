@@ -13,8 +13,12 @@ pub use source::{ConfigError, parse_duration};
 
 pub use variables::VARIABLES;
 
-pub use groups::{BillingSettings, HoldLimits, HttpSettings, PaymentMode, SessionSettings};
-use groups::{billing_settings, http_settings, session_settings, validate_smtp_url};
+pub use groups::{
+    BillingSettings, HoldLimits, HttpSettings, PaymentMode, RealtimeSettings, SessionSettings,
+};
+use groups::{
+    billing_settings, http_settings, realtime_settings, session_settings, validate_smtp_url,
+};
 use source::{Source, err};
 
 pub mod dev_secrets;
@@ -103,6 +107,7 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     pub billing: BillingSettings,
     pub sessions: SessionSettings,
+    pub realtime: RealtimeSettings,
     pub http: HttpSettings,
     pub verification_resend_cooldown: Duration,
     pub shutdown_delay: Duration,
@@ -290,6 +295,7 @@ impl Settings {
             },
             billing: billing_settings(&src, env)?,
             sessions: session_settings(&src)?,
+            realtime: realtime_settings(&src)?,
             http: http_settings(&src)?,
             verification_resend_cooldown: src.duration("VERIFICATION_RESEND_COOLDOWN")?,
             shutdown_delay: src.seconds("SHUTDOWN_DELAY_SECONDS")?,

@@ -188,6 +188,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "how often each replica publishes events a crashed replica left (new events go out at once)",
     ),
     (
+        "REALTIME_IDLE_TIMEOUT",
+        "50s",
+        "a WebSocket silent this long (heartbeats come every 25 s) is closed and its agent goes offline",
+    ),
+    (
         "IDEMPOTENCY_KEY_TTL",
         "24h",
         "how long an Idempotency-Key and its stored response are kept",

@@ -1,3 +1,7 @@
-//! Realtime: presence now; WebSockets, the hub and the Redis bus come with the sessions issue.
+//! Realtime: the replica's hub on one Redis pub/sub connection, agent presence, and the
+//! WebSocket endpoints (`/ws/agent`; `/ws/session` comes next).
 
+pub mod agent_socket;
+pub mod channels;
+pub mod hub;
 pub mod presence;

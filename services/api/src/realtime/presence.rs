@@ -1,9 +1,29 @@
 //! Agent presence in Redis: an agent is connected while its `/ws/agent` socket keeps the key
 //! `{prefix}:{tenant}:presence:agent:{id}` alive (TTL refreshed by heartbeats). Every replica
 //! reads the same key, so "connected anywhere in the cluster" is one EXISTS.
+//!
+//! The key holds the connection's generation (a fresh id per socket). Refreshing and releasing
+//! compare it first, so a late heartbeat or disconnect of a replaced (or crashed-and-recovered)
+//! connection never touches a newer connection's presence.
 
 use crate::ids::{AgentId, TenantId};
 use crate::kv::Redis;
+
+/// How long presence outlives the last heartbeat (heartbeats come every 25 s): a replica that
+/// dies without closing its sockets leaves its agents online for at most this long.
+pub const TTL_SECONDS: u64 = 60;
+
+const REFRESH: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 0";
+
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
 
 pub fn agent_key(redis: &Redis, tenant: TenantId, agent: AgentId) -> String {
     redis.tenant_key(tenant, &["presence", "agent", &agent.to_string()])
@@ -19,4 +39,54 @@ pub async fn is_connected(
         .arg(agent_key(redis, tenant, agent))
         .query_async::<bool>(&mut redis.conn())
         .await
+}
+
+/// This connection is the agent's presence from now on (a previous one's key is replaced).
+#[tracing::instrument(name = "presence.claim", skip(redis))]
+pub async fn claim(
+    redis: &Redis,
+    tenant: TenantId,
+    agent: AgentId,
+    generation: &str,
+) -> redis::RedisResult<()> {
+    redis::cmd("SET")
+        .arg(agent_key(redis, tenant, agent))
+        .arg(generation)
+        .arg("EX")
+        .arg(TTL_SECONDS)
+        .query_async::<()>(&mut redis.conn())
+        .await
+}
+
+/// Extends the presence if this connection still holds it; false when a newer one does.
+#[tracing::instrument(name = "presence.refresh", skip(redis))]
+pub async fn refresh(
+    redis: &Redis,
+    tenant: TenantId,
+    agent: AgentId,
+    generation: &str,
+) -> redis::RedisResult<bool> {
+    redis::Script::new(REFRESH)
+        .key(agent_key(redis, tenant, agent))
+        .arg(generation)
+        .arg(TTL_SECONDS)
+        .invoke_async::<i64>(&mut redis.conn())
+        .await
+        .map(|n| n == 1)
+}
+
+/// Ends the presence if this connection still holds it.
+#[tracing::instrument(name = "presence.release", skip(redis))]
+pub async fn release(
+    redis: &Redis,
+    tenant: TenantId,
+    agent: AgentId,
+    generation: &str,
+) -> redis::RedisResult<()> {
+    redis::Script::new(RELEASE)
+        .key(agent_key(redis, tenant, agent))
+        .arg(generation)
+        .invoke_async::<i64>(&mut redis.conn())
+        .await
+        .map(|_| ())
 }

@@ -12,7 +12,7 @@ use super::message_repo::MessageRow;
 use super::repo::SessionRow;
 use super::views::MessageView;
 use crate::error::ApiResult;
-use crate::ids::{AgentId, SessionId, TenantId};
+use crate::ids::{SessionId, TenantId};
 use crate::kv::Redis;
 use crate::outbox;
 use crate::time_format;
@@ -20,13 +20,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 
-pub fn agent_channel(redis: &Redis, tenant: TenantId, agent: AgentId) -> String {
-    redis.tenant_key(tenant, &["agent", &agent.to_string()])
-}
-
-pub fn session_channel(redis: &Redis, tenant: TenantId, session: SessionId) -> String {
-    redis.tenant_key(tenant, &["session", &session.to_string()])
-}
+pub use crate::realtime::channels::{agent_channel, session_channel};
 
 /// The context an event is written in.
 pub struct Emitter<'a> {

@@ -103,7 +103,8 @@ async fn rent_in(
 ) -> ApiResult<SessionRow> {
     let tenant = &principal.tenant;
     let consumer = principal.user_id;
-    let rentable = rental::lock_for_rent(conn, tenant.id, rent.agent, consumer).await?;
+    let rentable =
+        rental::lock_for_rent(conn, &state.redis, tenant.id, rent.agent, consumer).await?;
     if let Some(key) = &rent.key
         && let Some(existing) =
             repo::find_open_by_key(conn, tenant.id, consumer, rent.agent, key).await?

@@ -1,0 +1,4 @@
+//! WebSockets: `/ws/agent` (presence, control events, close codes), across two replicas.
+
+mod agent;
+mod support;
