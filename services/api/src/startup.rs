@@ -115,6 +115,10 @@ impl Application {
                 "/ws/agent",
                 web::get().to(crate::realtime::agent_socket::agent_socket),
             )
+            .route(
+                "/ws/session",
+                web::get().to(crate::realtime::session_socket::session_socket),
+            )
             .service(
                 SwaggerUi::new("/docs/{_:.*}")
                     .url("/api/openapi.json", served_document.as_ref().clone()),

@@ -5,3 +5,4 @@ pub mod agent_socket;
 pub mod channels;
 pub mod hub;
 pub mod presence;
+pub mod session_socket;

@@ -6,7 +6,7 @@
 //! compare it first, so a late heartbeat or disconnect of a replaced (or crashed-and-recovered)
 //! connection never touches a newer connection's presence.
 
-use crate::ids::{AgentId, TenantId};
+use crate::ids::{AgentId, SessionId, TenantId};
 use crate::kv::Redis;
 
 /// How long presence outlives the last heartbeat (heartbeats come every 25 s): a replica that
@@ -85,6 +85,57 @@ pub async fn release(
 ) -> redis::RedisResult<()> {
     redis::Script::new(RELEASE)
         .key(agent_key(redis, tenant, agent))
+        .arg(generation)
+        .invoke_async::<i64>(&mut redis.conn())
+        .await
+        .map(|_| ())
+}
+
+/// `{prefix}:{tenant}:presence:session:{id}:{side}`: a `/ws/session` socket of that side is held.
+pub fn session_side_key(redis: &Redis, tenant: TenantId, session: SessionId, side: &str) -> String {
+    redis.tenant_key(tenant, &["presence", "session", &session.to_string(), side])
+}
+
+/// Whether a socket of `side` (`consumer`, `provider`) is held for the session.
+pub async fn session_side_connected(
+    redis: &Redis,
+    tenant: TenantId,
+    session: SessionId,
+    side: &str,
+) -> redis::RedisResult<bool> {
+    redis::cmd("EXISTS")
+        .arg(session_side_key(redis, tenant, session, side))
+        .query_async::<bool>(&mut redis.conn())
+        .await
+}
+
+/// Marks (or refreshes) a `side` socket of the session for this generation.
+pub async fn claim_session_side(
+    redis: &Redis,
+    tenant: TenantId,
+    session: SessionId,
+    side: &str,
+    generation: &str,
+) -> redis::RedisResult<()> {
+    redis::cmd("SET")
+        .arg(session_side_key(redis, tenant, session, side))
+        .arg(generation)
+        .arg("EX")
+        .arg(TTL_SECONDS)
+        .query_async::<()>(&mut redis.conn())
+        .await
+}
+
+/// Ends the `side` presence if this generation still holds it.
+pub async fn release_session_side(
+    redis: &Redis,
+    tenant: TenantId,
+    session: SessionId,
+    side: &str,
+    generation: &str,
+) -> redis::RedisResult<()> {
+    redis::Script::new(RELEASE)
+        .key(session_side_key(redis, tenant, session, side))
         .arg(generation)
         .invoke_async::<i64>(&mut redis.conn())
         .await

@@ -1,22 +1,25 @@
 //! Messages: sending (stored first, with a gap-free `seq` and a strictly increasing `createdAt`,
 //! then announced through the outbox) and reading the history.
 
-use super::domain::{MessageFamily, MessageType, SessionStatus, parse_payload, reported_tokens};
+use super::domain::{
+    MessageFamily, MessageType, Party, SessionStatus, parse_payload, reported_tokens,
+};
 use super::events::Emitter;
 use super::message_repo::{self, After, MessageRow};
-use super::repo;
+use super::repo::{self, SessionRow};
 use super::service::{not_found, party_of};
 use super::views::{MessageView, SentView};
 use crate::agents::domain::PricingModel;
 use crate::auth::principal::{Credential, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, Outcome, Scope};
-use crate::ids::{MessageId, SessionId, TenantId};
+use crate::ids::{AgentId, MessageId, SessionId, TenantId, UserId};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sqlx::PgConnection;
 
 pub struct SendInput<'a> {
     pub kind: Option<&'a str>,
@@ -68,53 +71,108 @@ pub async fn send(
     let outcome = idempotency::run(state, scope, StatusCode::OK, async |conn| {
         let session = repo::lock(conn, tenant, id).await?.ok_or_else(not_found)?;
         let party = party_of(principal, &session).ok_or_else(not_found)?;
-        let kind = MessageType::parse(input.kind, party)?;
-        if let Some(client_id) = &client_id
-            && let Some(stored) =
-                message_repo::find_by_client_id(conn, tenant, id, client_id).await?
-        {
-            return Ok(sent(&stored, true));
-        }
-        if session.status != SessionStatus::Active {
-            return Err(ApiError::conflict(format!(
-                "Messages go to active sessions only; this one is {}",
-                session.status.as_str()
-            )));
-        }
-        let (seq, created_at) = message_repo::next_seq(conn, tenant, id, now).await?;
-        let message = MessageRow {
-            id: MessageId::new_v7(),
-            seq,
-            kind: kind.text,
-            payload: payload.clone(),
-            sender_role: party.as_str().to_owned(),
-            sender_user_id: Some(principal.user_id),
-            sender_agent_id: match principal.credential {
+        let sender = Sender {
+            party,
+            user: principal.user_id,
+            agent: match principal.credential {
                 Credential::AgentToken { agent_id } => Some(agent_id),
                 _ => None,
             },
+        };
+        let incoming = Incoming {
+            kind: MessageType::parse(input.kind, party)?,
+            payload: payload.clone(),
             client_id: client_id.clone(),
-            created_at,
         };
-        message_repo::insert(conn, tenant, id, &message).await?;
-        let tokens = reported_tokens(&payload);
-        if kind.family == MessageFamily::Result
-            && session.pricing_model == PricingModel::PerToken
-            && tokens > 0
-        {
-            repo::add_tokens(conn, tenant, id, i64::try_from(tokens).unwrap_or(i64::MAX)).await?;
-        }
-        let emit = Emitter {
-            redis: &state.redis,
-            tenant,
-            now,
-        };
-        emit.message(conn, id, &message).await?;
-        Ok(sent(&message, false))
+        let (message, duplicate) =
+            store(conn, state, tenant, &session, &sender, incoming, now).await?;
+        let mut view = sent(&message, duplicate);
+        view.delivered = !duplicate && peer_connected(state, tenant, id, party).await;
+        Ok(view)
     })
     .await?;
     state.outbox.wake();
     Ok(outcome)
+}
+
+/// Who sends a message.
+pub struct Sender {
+    pub party: Party,
+    pub user: UserId,
+    /// The agent, when the provider sends with the agent's token or socket.
+    pub agent: Option<AgentId>,
+}
+
+/// A message as received and checked, before it is stored.
+pub struct Incoming {
+    pub kind: MessageType,
+    pub payload: Value,
+    pub client_id: Option<String>,
+}
+
+/// Stores a message in a session the caller has locked, with the next `seq` and a `createdAt`
+/// after the previous message's, meters a provider's reported tokens, and writes the event for
+/// live delivery, all in the caller's transaction. A client id already stored in this session
+/// answers that message instead (`true`: a duplicate). Shared by REST and `/ws/session`.
+pub async fn store(
+    conn: &mut PgConnection,
+    state: &AppState,
+    tenant: TenantId,
+    session: &SessionRow,
+    sender: &Sender,
+    incoming: Incoming,
+    now: DateTime<Utc>,
+) -> ApiResult<(MessageRow, bool)> {
+    let id = session.id;
+    if let Some(client_id) = &incoming.client_id
+        && let Some(stored) = message_repo::find_by_client_id(conn, tenant, id, client_id).await?
+    {
+        return Ok((stored, true));
+    }
+    if session.status != SessionStatus::Active {
+        return Err(ApiError::conflict(format!(
+            "Messages go to active sessions only; this one is {}",
+            session.status.as_str()
+        )));
+    }
+    let (seq, created_at) = message_repo::next_seq(conn, tenant, id, now).await?;
+    let tokens = reported_tokens(&incoming.payload);
+    let metered = incoming.kind.family == MessageFamily::Result
+        && session.pricing_model == PricingModel::PerToken
+        && tokens > 0;
+    let message = MessageRow {
+        id: MessageId::new_v7(),
+        seq,
+        kind: incoming.kind.text,
+        payload: incoming.payload,
+        sender_role: sender.party.as_str().to_owned(),
+        sender_user_id: Some(sender.user),
+        sender_agent_id: sender.agent,
+        client_id: incoming.client_id,
+        created_at,
+    };
+    message_repo::insert(conn, tenant, id, &message).await?;
+    if metered {
+        repo::add_tokens(conn, tenant, id, i64::try_from(tokens).unwrap_or(i64::MAX)).await?;
+    }
+    let emit = Emitter {
+        redis: &state.redis,
+        tenant,
+        now,
+    };
+    emit.message(conn, id, &message).await?;
+    Ok((message, false))
+}
+
+/// Whether the other side holds a `/ws/session` socket right now (anywhere in the cluster).
+async fn peer_connected(state: &AppState, tenant: TenantId, session: SessionId, me: Party) -> bool {
+    let peer = match me {
+        Party::Consumer => Party::Provider,
+        Party::Provider => Party::Consumer,
+    };
+    crate::realtime::presence::session_side_connected(&state.redis, tenant, session, peer.as_str())
+        .await
+        .unwrap_or(false)
 }
 
 pub const DEFAULT_HISTORY_LIMIT: i64 = 50;

@@ -239,8 +239,8 @@ pub struct SentView {
     #[serde(serialize_with = "time_format::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
-    /// Whether the peer received it live; always false until the WebSocket layer exists (the
-    /// peer reads it from the history).
+    /// Whether the other side held a `/ws/session` socket when it was stored (it then gets it
+    /// live; otherwise it reads it from the history or resumes).
     pub delivered: bool,
     /// What a gateway in front of the peer answered; always `null` (no gateway is involved).
     #[schema(value_type = Option<Object>)]
