@@ -19,6 +19,7 @@
 
 #[path = "../common.rs"]
 mod common;
+mod cpu;
 mod history;
 mod http;
 mod report;
@@ -69,12 +70,24 @@ fn args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
-fn sample(phase: &Phase) -> Sample {
-    Sample {
+/// Runs one closed-loop phase and reduces it, with the CPU it cost per request.
+async fn measured(
+    meter: &cpu::Meter,
+    pool: &sqlx::PgPool,
+    port: u16,
+    work: Vec<ClientWork>,
+    duration: Duration,
+) -> anyhow::Result<(Phase, Sample)> {
+    let before = meter.snapshot(pool).await?;
+    let phase = http::closed_loop(port, work, duration, 200).await?;
+    let after = meter.snapshot(pool).await?;
+    let sample = Sample {
         per_second: phase.per_second(),
         p50_ms: phase.percentile_ms(0.50),
         p99_ms: phase.percentile_ms(0.99),
-    }
+        cpu: meter.per_request(&before, &after, phase.requests),
+    };
+    Ok((phase, sample))
 }
 
 fn message_work(pairs: &[setup::Pair]) -> Vec<ClientWork> {
@@ -142,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let server = Server::start("sessions", &setup::database_url(BENCH_DB), max_clients + 4).await?;
+    let meter = cpu::Meter::new(server.pid(), BENCH_DB);
     // Warm-up, not measured: every pooled connection prepares its statements.
     eprintln!("warming up");
     let warm =
@@ -178,31 +192,35 @@ async fn main() -> anyhow::Result<()> {
                 setup::active_sessions(&pool, &tenant, &pairs[..c], &counts, seconds + seconds / 4)
                     .await?;
             let pg = common::simple_update(c, a.seconds)?;
-            let phase =
-                http::closed_loop(server.port, end_work(&pairs[..c], queues), seconds, 200).await?;
+            let work = end_work(&pairs[..c], queues);
+            let (phase, sample) = measured(&meter, &pool, server.port, work, seconds).await?;
             let per_client = (phase.requests as usize).div_ceil(c);
             let planned = plan.entry(c).or_insert(0);
             *planned = (*planned).max(per_client + per_client / 2 + 10);
             eprintln!(
-                "round {round}: {c} clients: simple-update {pg:.0} tps, settlements {:.0}/s (p99 {:.1} ms)",
+                "round {round}: {c} clients: simple-update {pg:.0} tps, settlements {:.0}/s (p99 {:.1} ms; CPU µs per request: server {:.0}, Postgres {:.0})",
                 phase.per_second(),
-                phase.percentile_ms(0.99)
+                phase.percentile_ms(0.99),
+                sample.cpu.server_us,
+                sample.cpu.postgres_us
             );
             settlement[i].ceiling.push(pg);
-            settlement[i].project.push(sample(&phase));
+            settlement[i].project.push(sample);
             settlement[i].ran_dry += phase.ran_dry;
 
             let pg = message_ceiling(c)?;
-            let phase =
-                http::closed_loop(server.port, message_work(&pairs[..c]), seconds, 200).await?;
+            let work = message_work(&pairs[..c]);
+            let (phase, sample) = measured(&meter, &pool, server.port, work, seconds).await?;
             eprintln!(
-                "round {round}: {c} clients: message-INSERT {pg:.0} tps, messages {:.0}/s (p50 {:.1} ms, p99 {:.1} ms)",
+                "round {round}: {c} clients: message-INSERT {pg:.0} tps, messages {:.0}/s (p50 {:.1} ms, p99 {:.1} ms; CPU µs per request: server {:.0}, Postgres {:.0})",
                 phase.per_second(),
                 phase.percentile_ms(0.5),
-                phase.percentile_ms(0.99)
+                phase.percentile_ms(0.99),
+                sample.cpu.server_us,
+                sample.cpu.postgres_us
             );
             messages[i].ceiling.push(pg);
-            messages[i].project.push(sample(&phase));
+            messages[i].project.push(sample);
         }
     }
     drop(server);

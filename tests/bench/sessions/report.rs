@@ -1,6 +1,7 @@
 //! docs/benchmarks-sessions.json and the sessions section of docs/benchmarks.md.
 
 use crate::common::{self, median, spread, verdict, verdict_at_most};
+use crate::cpu::PerRequest;
 use serde_json::{Value, json};
 
 /// One HTTP phase, reduced.
@@ -9,6 +10,7 @@ pub struct Sample {
     pub per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    pub cpu: PerRequest,
 }
 
 /// A throughput point: the ceiling and the project, one value per round.
@@ -32,6 +34,20 @@ impl Point {
         self.project.iter().map(|s| s.p99_ms).collect()
     }
 
+    fn cpu(&self, part: impl Fn(&PerRequest) -> f64) -> Vec<f64> {
+        self.project.iter().map(|s| part(&s.cpu)).collect()
+    }
+
+    /// Median CPU µs per request: server / Postgres / load generator.
+    fn cpu_cell(&self) -> String {
+        format!(
+            "{:.0} / {:.0} / {:.0}",
+            median(&self.cpu(|c| c.server_us)),
+            median(&self.cpu(|c| c.postgres_us)),
+            median(&self.cpu(|c| c.client_us))
+        )
+    }
+
     pub fn ratio(&self) -> f64 {
         median(&self.rates()) / median(&self.ceiling)
     }
@@ -43,6 +59,10 @@ impl Point {
             "http_median": median(&self.rates()), "p50_ms_median": median(&self.p50s()),
             "p99_ms_median": median(&self.p99s()), "ratio": self.ratio(),
             "clients_whose_sessions_ran_out": self.ran_dry,
+            "cpu_us_per_request": {
+                "server": self.cpu(|c| c.server_us), "postgres_backends": self.cpu(|c| c.postgres_us),
+                "load_generator": self.cpu(|c| c.client_us),
+            },
         })
     }
 }
@@ -72,11 +92,11 @@ fn range(xs: &[f64], digits: usize) -> String {
 impl Report {
     fn settlement_table(&self) -> String {
         let mut t = String::from(
-            "| Clients | pgbench simple-update tps (median, spread) | settlements/s over HTTP (median, spread) | p50 / p99 (ms) | ratio | budget ≥ 0.5 (alarm < 0.2) |\n|---|---|---|---|---|---|\n",
+            "| Clients | pgbench simple-update tps (median, spread) | settlements/s over HTTP (median, spread) | p50 / p99 (ms) | CPU µs per request: server / Postgres / load generator | ratio | budget ≥ 0.5 (alarm < 0.2) |\n|---|---|---|---|---|---|---|\n",
         );
         for p in &self.settlement {
             t.push_str(&format!(
-                "| {} | {:.0} ({}) | {:.0} ({}) | {:.1} / {:.1} | {:.2} | {} |\n",
+                "| {} | {:.0} ({}) | {:.0} ({}) | {:.1} / {:.1} | {} | {:.2} | {} |\n",
                 p.clients,
                 median(&p.ceiling),
                 range(&p.ceiling, 0),
@@ -84,6 +104,7 @@ impl Report {
                 range(&p.rates(), 0),
                 median(&p.p50s()),
                 median(&p.p99s()),
+                p.cpu_cell(),
                 p.ratio(),
                 verdict(p.ratio(), 0.5, 0.2)
             ));
@@ -104,7 +125,7 @@ impl Report {
 
     fn messages_table(&self) -> String {
         let mut t = String::from(
-            "| Clients | message-INSERT pgbench tps (median, spread) | messages/s over HTTP (median, spread) | p50 (ms) | p99 (ms, median, spread) | ratio | budget: ratio ≥ 0.5 (alarm < 0.2) with p99 ≤ 50 ms |\n|---|---|---|---|---|---|---|\n",
+            "| Clients | message-INSERT pgbench tps (median, spread) | messages/s over HTTP (median, spread) | p50 (ms) | p99 (ms, median, spread) | CPU µs per request: server / Postgres / load generator | ratio | budget: ratio ≥ 0.5 (alarm < 0.2) with p99 ≤ 50 ms |\n|---|---|---|---|---|---|---|---|\n",
         );
         for p in &self.messages {
             let p99 = median(&p.p99s());
@@ -114,7 +135,7 @@ impl Report {
                 verdict(p.ratio(), 0.5, 0.2)
             };
             t.push_str(&format!(
-                "| {} | {:.0} ({}) | {:.0} ({}) | {:.1} | {p99:.1} ({}) | {:.2} | {v} |\n",
+                "| {} | {:.0} ({}) | {:.0} ({}) | {:.1} | {p99:.1} ({}) | {} | {:.2} | {v} |\n",
                 p.clients,
                 median(&p.ceiling),
                 range(&p.ceiling, 0),
@@ -122,6 +143,7 @@ impl Report {
                 range(&p.rates(), 0),
                 median(&p.p50s()),
                 range(&p.p99s(), 1),
+                p.cpu_cell(),
                 p.ratio(),
             ));
         }

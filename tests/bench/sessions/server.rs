@@ -81,6 +81,10 @@ impl Server {
 }
 
 impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Why a request could not reach the server: its exit status when it has exited.
     pub fn explain(&mut self, err: anyhow::Error) -> anyhow::Error {
         match self.child.try_wait() {
