@@ -183,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     // Sessions to place per client at each client count: time-based in the first round, then
-    // half as many again as the fastest round ended.
+    // twice as many as the fastest round ended per client (clients do not all go at one speed).
     let mut plan: HashMap<usize, usize> = HashMap::new();
     for round in 1..=a.rounds {
         for (i, &c) in a.clients.iter().enumerate() {
@@ -196,7 +196,7 @@ async fn main() -> anyhow::Result<()> {
             let (phase, sample) = measured(&meter, &pool, server.port, work, seconds).await?;
             let per_client = (phase.requests as usize).div_ceil(c);
             let planned = plan.entry(c).or_insert(0);
-            *planned = (*planned).max(per_client + per_client / 2 + 10);
+            *planned = (*planned).max(2 * per_client + 20);
             eprintln!(
                 "round {round}: {c} clients: simple-update {pg:.0} tps, settlements {:.0}/s (p99 {:.1} ms; CPU µs per request: server {:.0}, Postgres {:.0})",
                 phase.per_second(),

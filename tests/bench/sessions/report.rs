@@ -198,7 +198,7 @@ impl Report {
         let dry: usize = self.settlement.iter().map(|p| p.ran_dry).sum();
         let dry_note = if dry > 0 {
             format!(
-                "\n**{dry} settlement clients ran out of sessions before the deadline: those rates are lower bounds.**\n"
+                "\n**A settlement client ran out of sessions before the deadline {dry} time(s): those rates are lower bounds.**\n"
             )
         } else {
             String::new()
