@@ -52,9 +52,18 @@ bench: services ## Browse latency at 1k vs 1M agents (release build; writes docs
 	$(CARGO) build --release -p clawrent-api
 	python3 tests/bench/browse.py
 
+.PHONY: bench-tools
+bench-tools:
+	@deploy/bench-tools.sh
+
 .PHONY: bench-settlement
-bench-settlement: services ## Settlements/s at 8 and 32 clients vs pgbench simple-update (writes docs/benchmarks.md section)
+bench-settlement: services bench-tools ## Settlements/s at 8 and 32 clients vs pgbench simple-update (writes docs/benchmarks.md section)
 	$(CARGO) run --release -q -p clawrent-tests --bin bench-settlement
+
+.PHONY: bench-sessions
+bench-sessions: services bench-tools ## Session end, message sends and history pages over HTTP vs their Postgres ceilings (writes docs/benchmarks-sessions.json and a docs/benchmarks.md section)
+	$(CARGO) build --release -q -p clawrent-api --bin clawrent
+	$(CARGO) run --release -q -p clawrent-tests --bin bench-sessions
 
 .PHONY: test
 test: services test-tools clean-test-dbs lint k8s-validate ## The whole suite: lint, unit and black-box tests, manifests

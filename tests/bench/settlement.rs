@@ -8,6 +8,8 @@
 //!
 //! Run: `make bench-settlement` (release build). Options: --seconds N --rounds N --clients 8,32
 
+mod common;
+
 use anyhow::{Context, bail};
 use clawrent_api::agents::domain::PricingModel;
 use clawrent_api::billing::domain::{HoldLimits, PricingTerms, Usage};
@@ -16,17 +18,15 @@ use clawrent_api::config::Settings;
 use clawrent_api::ids::SessionId;
 use clawrent_api::money::{Currency, Money};
 use clawrent_api::tenancy::domain::Tenant;
+use common::{load_average, median, prepare_pgbench, root, server, spread, verdict};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const BENCH_DB: &str = "clawrent_bench_settle";
-const PGBENCH_DB: &str = "clawrent_bench_pgbench";
 const LIMITS: HoldLimits = HoldLimits {
     minute_cap: 60,
     token_budget: 100_000,
@@ -57,78 +57,6 @@ fn args() -> anyhow::Result<Args> {
         }
     }
     Ok(a)
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default()
-}
-
-fn server() -> String {
-    std::env::var("BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-fn pg_args() -> Vec<String> {
-    vec![
-        "-h".into(),
-        "127.0.0.1".into(),
-        "-U".into(),
-        "postgres".into(),
-    ]
-}
-
-/// The simple-update ceiling: tps reported by pgbench, without connection time.
-fn pgbench(clients: usize, seconds: u64) -> anyhow::Result<f64> {
-    let out = Command::new("pgbench")
-        .args(pg_args())
-        .args(["-n", "-b", "simple-update", "-c"])
-        .arg(clients.to_string())
-        .arg("-j")
-        .arg(clients.min(4).to_string())
-        .arg("-T")
-        .arg(seconds.to_string())
-        .arg(PGBENCH_DB)
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .with_context(|| {
-            format!(
-                "pgbench output: {text}{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
-}
-
-fn prepare_pgbench() -> anyhow::Result<()> {
-    let exists = Command::new("psql")
-        .args(pg_args())
-        .args([
-            "-d",
-            PGBENCH_DB,
-            "-qAtc",
-            "SELECT count(*) FROM pgbench_branches",
-        ])
-        .output()?;
-    if !exists.status.success() {
-        let _ = Command::new("createdb")
-            .args(pg_args())
-            .arg(PGBENCH_DB)
-            .status()?;
-        let init = Command::new("pgbench")
-            .args(pg_args())
-            .args(["-i", "-q", "-s", "10", PGBENCH_DB])
-            .status()?;
-        if !init.success() {
-            bail!("pgbench -i failed");
-        }
-    }
-    Ok(())
 }
 
 /// One consumer/provider pair per client, the consumer funded for the whole run.
@@ -252,35 +180,6 @@ async fn settle_round(
     Ok(total as f64 / start.elapsed().as_secs_f64())
 }
 
-fn median(xs: &[f64]) -> f64 {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn spread(xs: &[f64]) -> (f64, f64) {
-    let min = xs.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = xs.iter().copied().fold(0.0, f64::max);
-    (min, max)
-}
-
-fn verdict(ratio: f64, target: f64, alarm: f64) -> &'static str {
-    if ratio >= target {
-        "ok"
-    } else if ratio >= alarm {
-        "watch (under target, above alarm)"
-    } else {
-        "ALARM"
-    }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
@@ -311,7 +210,7 @@ async fn main() -> anyhow::Result<()> {
     let mut project: HashMap<usize, Vec<f64>> = HashMap::new();
     for round in 1..=a.rounds {
         for &c in &a.clients {
-            let pg = pgbench(c, a.seconds)?;
+            let pg = common::simple_update(c, a.seconds)?;
             let st = settle_round(&pool, &tenant, &pairs, c, a.seconds).await?;
             eprintln!(
                 "round {round}: {c} clients: pgbench simple-update {pg:.0} tps, settlements {st:.0}/s"
@@ -321,17 +220,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    let commit = Command::new("git")
-        .args([
-            "-C",
-            &root().to_string_lossy(),
-            "rev-parse",
-            "--short",
-            "HEAD",
-        ])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
+    let commit = common::commit();
     let load = format!("{load_before} before, {} at the end", load_average());
     let mut rows = Vec::new();
     let mut table = String::from(
@@ -369,24 +258,16 @@ async fn main() -> anyhow::Result<()> {
         docs.join("benchmarks-settlement.json"),
         serde_json::to_string_pretty(&report)? + "\n",
     )?;
-    let section = format!(
-        "<!-- settlement:begin (written by `make bench-settlement`) -->\nRun of commit {commit}, load average {load}, {} s per point, {} rounds:\n\n{table}<!-- settlement:end -->",
+    let body = format!(
+        "Run of commit {commit}, load average {load}, {} s per point, {} rounds:\n\n{table}",
         a.seconds, a.rounds
     );
-    let path = docs.join("benchmarks.md");
-    let text = std::fs::read_to_string(&path)?;
-    let updated = match (
-        text.find("<!-- settlement:begin"),
-        text.find("<!-- settlement:end -->"),
-    ) {
-        (Some(start), Some(end)) => format!(
-            "{}{section}{}",
-            &text[..start],
-            &text[end + "<!-- settlement:end -->".len()..]
-        ),
-        _ => format!("{}\n{section}\n", text.trim_end()),
-    };
-    std::fs::write(&path, updated)?;
+    common::write_section(
+        &docs.join("benchmarks.md"),
+        "settlement",
+        "make bench-settlement",
+        &body,
+    )?;
     println!("{table}");
     Ok(())
 }
