@@ -6,3 +6,4 @@ pub mod channels;
 pub mod hub;
 pub mod presence;
 pub mod session_socket;
+mod session_traffic;

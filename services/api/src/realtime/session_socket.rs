@@ -14,13 +14,9 @@ use super::agent_socket::{close, protocol_close};
 use super::channels::session_channel;
 use super::hub::Subscription;
 use super::presence;
-use crate::error::ApiError;
 use crate::ids::{SessionId, TenantId};
-use crate::sessions::domain::{MessageType, Party, SessionStatus, parse_payload};
-use crate::sessions::message_repo::{self, After};
-use crate::sessions::messages::{Incoming, Sender, store};
+use crate::sessions::domain::{Party, SessionStatus};
 use crate::sessions::repo::{self, SessionRow};
-use crate::sessions::views::MessageView;
 use crate::state::AppState;
 use crate::tenancy::resolve::CurrentTenant;
 use crate::time_format;
@@ -117,30 +113,30 @@ async fn open(
     })
 }
 
-struct Side {
-    state: AppState,
-    tenant: TenantId,
-    session: SessionRow,
-    party: Party,
-    generation: String,
+pub(super) struct Side {
+    pub(super) state: AppState,
+    pub(super) tenant: TenantId,
+    pub(super) session: SessionRow,
+    pub(super) party: Party,
+    pub(super) generation: String,
 }
 
 /// What to do after a frame or an event.
-enum Next {
+pub(super) enum Next {
     Continue,
     Close(Option<CloseReason>),
 }
 
 impl Side {
-    fn channel(&self) -> String {
+    pub(super) fn channel(&self) -> String {
         session_channel(&self.state.redis, self.tenant, self.session.id)
     }
 
-    fn slot(&self, party: Party) -> Option<i32> {
+    pub(super) fn slot(&self, party: Party) -> Option<i32> {
         (party == Party::Consumer).then_some(self.session.slot_index)
     }
 
-    async fn publish(&self, event: &str, payload: Value) -> redis::RedisResult<()> {
+    pub(super) async fn publish(&self, event: &str, payload: Value) -> redis::RedisResult<()> {
         let message = json!({ "event": event, "payload": payload });
         redis::cmd("PUBLISH")
             .arg(self.channel())
@@ -263,251 +259,6 @@ impl Side {
             if let Next::Close(reason) = next {
                 return reason;
             }
-        }
-    }
-
-    async fn send(&self, session: &mut Session, frame: Value) -> Next {
-        match session.text(frame.to_string()).await {
-            Ok(()) => Next::Continue,
-            Err(_) => Next::Close(None),
-        }
-    }
-
-    async fn error_frame(&self, session: &mut Session, message: &str) -> Next {
-        let frame = json!({
-            "type": "system.error",
-            "sessionId": self.session.id,
-            "payload": { "message": message },
-        });
-        self.send(session, frame).await
-    }
-
-    /// A frame from this side's client.
-    async fn on_frame(&self, session: &mut Session, text: &str, sent: &mut HashSet<i64>) -> Next {
-        let Ok(frame) = serde_json::from_str::<Value>(text) else {
-            return self.error_frame(session, "frames are JSON objects").await;
-        };
-        let kind = frame["type"].as_str().unwrap_or_default().to_owned();
-        match kind.as_str() {
-            "system.heartbeat" => {
-                let side = self.party.as_str();
-                let _ = presence::claim_session_side(
-                    &self.state.redis,
-                    self.tenant,
-                    self.session.id,
-                    side,
-                    &self.generation,
-                )
-                .await;
-                self.send(session, json!({ "type": "system.heartbeat_ack" }))
-                    .await
-            }
-            "dialogue.typing" => {
-                let payload = json!({
-                    "sessionId": self.session.id,
-                    "role": self.party.as_str(),
-                    "slotIndex": self.slot(self.party),
-                    "payload": frame.get("payload").cloned().unwrap_or(json!({})),
-                });
-                let _ = self.publish("dialogue.typing", payload).await;
-                Next::Continue
-            }
-            "session.resume" => {
-                let after = frame["payload"]["afterSeq"].as_i64().unwrap_or(0).max(0);
-                self.resume(session, after, sent).await
-            }
-            _ => self.store_frame(session, &kind, frame).await,
-        }
-    }
-
-    async fn store_frame(&self, session: &mut Session, kind: &str, frame: Value) -> Next {
-        let parsed = MessageType::parse(Some(kind), self.party)
-            .and_then(|kind| Ok((kind, parse_payload(frame.get("payload").cloned())?)));
-        let (kind, payload) = match parsed {
-            Ok(parsed) => parsed,
-            Err(error) => return self.error_frame(session, &error.to_string()).await,
-        };
-        let client_id = frame["id"]
-            .as_str()
-            .filter(|id| (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()))
-            .map(str::to_owned);
-        let sender = Sender {
-            party: self.party,
-            user: match self.party {
-                Party::Consumer => self.session.consumer_id,
-                Party::Provider => self.session.provider_id,
-            },
-            agent: (self.party == Party::Provider).then_some(self.session.agent_id),
-        };
-        let incoming = Incoming {
-            kind,
-            payload,
-            client_id,
-        };
-        let now = self.state.clock.now();
-        let stored: Result<_, ApiError> = async {
-            let mut tx = self.state.db.begin().await?;
-            let locked = repo::lock(&mut tx, self.tenant, self.session.id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("Session"))?;
-            let result = store(
-                &mut tx,
-                &self.state,
-                self.tenant,
-                &locked,
-                &sender,
-                incoming,
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(result)
-        }
-        .await;
-        match stored {
-            Ok(_) => {
-                self.state.outbox.wake();
-                Next::Continue
-            }
-            Err(error) if error.code.status().is_client_error() => {
-                self.error_frame(session, &error.to_string()).await
-            }
-            Err(error) => {
-                tracing::warn!(%error, "a session frame could not be stored");
-                Next::Close(close(1013, "Try again later"))
-            }
-        }
-    }
-
-    /// The stored messages after `after`, in order, then live traffic (already-sent ones skipped).
-    async fn resume(&self, session: &mut Session, after: i64, sent: &mut HashSet<i64>) -> Next {
-        let mut from = after;
-        loop {
-            let page = match self.state.db.acquire().await {
-                Ok(mut conn) => {
-                    message_repo::page(
-                        &mut conn,
-                        self.tenant,
-                        self.session.id,
-                        After::Seq(from),
-                        200,
-                    )
-                    .await
-                }
-                Err(error) => Err(error),
-            };
-            let Ok(rows) = page else {
-                return Next::Close(close(1013, "Try again later"));
-            };
-            let done = rows.len() < 200;
-            for row in rows {
-                from = row.seq;
-                if row.sender_role == self.party.as_str() {
-                    continue;
-                }
-                let view = serde_json::to_value(MessageView::from(row)).unwrap_or(Value::Null);
-                if let Next::Close(reason) = self.forward_message(session, &view, sent).await {
-                    return Next::Close(reason);
-                }
-            }
-            if done {
-                return Next::Continue;
-            }
-        }
-    }
-
-    /// A stored message, as the peer's frame: the envelope, `seq`, and `_meta` with the stored
-    /// `createdAt` as the dedupe cursor.
-    async fn forward_message(
-        &self,
-        session: &mut Session,
-        m: &Value,
-        sent: &mut HashSet<i64>,
-    ) -> Next {
-        let seq = m["seq"].as_i64().unwrap_or(0);
-        // Sent already (a resume and the live channel can both carry it). Relays on several
-        // replicas may publish out of order, so this remembers every seq, not the highest.
-        if !sent.insert(seq) {
-            return Next::Continue;
-        }
-        let created = m["createdAt"].as_str().unwrap_or_default();
-        let millis = chrono::DateTime::parse_from_rfc3339(created)
-            .map(|t| t.timestamp_millis())
-            .unwrap_or(0);
-        let role = m["sender"]["role"].as_str().unwrap_or_default();
-        let sender_party = if role == "provider" {
-            Party::Provider
-        } else {
-            Party::Consumer
-        };
-        let mut sender = json!({ "role": role });
-        let mut meta =
-            json!({ "sessionId": self.session.id, "senderRole": role, "timestamp": created });
-        if let Some(agent) = m["sender"].get("agentId") {
-            sender["agentId"] = agent.clone();
-        }
-        if let Some(slot) = self.slot(sender_party) {
-            sender["slotIndex"] = json!(slot);
-            meta["slotIndex"] = json!(slot);
-        }
-        let frame = json!({
-            "id": m["id"],
-            "sessionId": self.session.id,
-            "seq": seq,
-            "timestamp": millis,
-            "sender": sender,
-            "type": m["type"],
-            "payload": m["payload"],
-            "_meta": meta,
-        });
-        self.send(session, frame).await
-    }
-
-    /// An event on the session's channel.
-    async fn on_event(&self, session: &mut Session, raw: &str, sent: &mut HashSet<i64>) -> Next {
-        let Ok(event) = serde_json::from_str::<Value>(raw) else {
-            return Next::Continue;
-        };
-        let name = event["event"].as_str().unwrap_or_default();
-        let payload = &event["payload"];
-        match name {
-            "system.session_ended" => {
-                let frame = json!({
-                    "type": "system.session_ended",
-                    "sessionId": self.session.id,
-                    "payload": { "reason": payload["reason"] },
-                });
-                let _ = self.send(session, frame).await;
-                Next::Close(close(4003, "Session ended"))
-            }
-            "system.peer_connected" | "system.peer_disconnected" | "dialogue.typing" => {
-                let from = payload["payload"]["role"]
-                    .as_str()
-                    .or(payload["role"].as_str());
-                if from == Some(self.party.as_str()) {
-                    return Next::Continue;
-                }
-                let frame = match name {
-                    "dialogue.typing" => json!({
-                        "type": "dialogue.typing",
-                        "sessionId": self.session.id,
-                        "sender": { "role": payload["role"] },
-                        "payload": payload["payload"],
-                    }),
-                    _ => {
-                        json!({ "type": name, "sessionId": self.session.id, "payload": payload["payload"] })
-                    }
-                };
-                self.send(session, frame).await
-            }
-            "session.approved" => Next::Continue,
-            _ if payload.get("seq").is_some() => {
-                if payload["sender"]["role"] == self.party.as_str() {
-                    return Next::Continue;
-                }
-                self.forward_message(session, payload, sent).await
-            }
-            _ => Next::Continue,
         }
     }
 }
