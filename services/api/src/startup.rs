@@ -219,6 +219,7 @@ fn spawn_background(state: &AppState) {
     crate::idempotency::spawn_janitor(state.clone());
     crate::outbox::spawn_relay(state.clone());
     state.hub.start_reader();
+    crate::realtime::reconcile::spawn(state.clone());
     crate::sessions::sweeper::spawn(state.clone());
 }
 

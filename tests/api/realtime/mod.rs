@@ -1,5 +1,6 @@
 //! WebSockets: `/ws/agent` (presence, control events, close codes), across two replicas.
 
 mod agent;
+mod listing;
 mod session;
 mod support;

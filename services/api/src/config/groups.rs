@@ -57,6 +57,7 @@ pub(super) fn session_settings(src: &Source<'_>) -> Result<SessionSettings, Conf
 #[derive(Debug, Clone)]
 pub struct RealtimeSettings {
     pub idle_timeout: Duration,
+    pub reconcile_interval: Duration,
 }
 
 pub(super) fn realtime_settings(src: &Source<'_>) -> Result<RealtimeSettings, ConfigError> {
@@ -64,7 +65,11 @@ pub(super) fn realtime_settings(src: &Source<'_>) -> Result<RealtimeSettings, Co
     if idle_timeout < Duration::from_secs(2) {
         return Err(err("REALTIME_IDLE_TIMEOUT", "must be at least 2s"));
     }
-    Ok(RealtimeSettings { idle_timeout })
+    let reconcile_interval = src.duration("REALTIME_RECONCILE_INTERVAL")?;
+    Ok(RealtimeSettings {
+        idle_timeout,
+        reconcile_interval,
+    })
 }
 
 /// HTTP edge settings: cross-origin access and how long a body may take to arrive.

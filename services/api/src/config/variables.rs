@@ -193,6 +193,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "a WebSocket silent this long (heartbeats come every 25 s) is closed and its agent goes offline",
     ),
     (
+        "REALTIME_RECONCILE_INTERVAL",
+        "15s",
+        "how often each replica shows offline the listings whose agent's presence expired (a replica that died)",
+    ),
+    (
         "IDEMPOTENCY_KEY_TTL",
         "24h",
         "how long an Idempotency-Key and its stored response are kept",

@@ -22,6 +22,16 @@ pub async fn unlist(conn: &mut PgConnection, tenant: TenantId, agent: AgentId) -
     Ok(repo::delete_listing(conn, tenant, agent).await?)
 }
 
+/// Shows the listing online or offline as the agent's `/ws/agent` presence changes.
+pub async fn set_presence(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    agent: AgentId,
+    connected: bool,
+) -> ApiResult<()> {
+    Ok(repo::set_listing_presence(conn, tenant, agent, connected).await?)
+}
+
 /// Counts a finished session on the listing (the sessions context, through agents).
 pub async fn count_session(
     conn: &mut PgConnection,
@@ -30,4 +40,13 @@ pub async fn count_session(
     completed: bool,
 ) -> ApiResult<()> {
     Ok(repo::count_listing_session(conn, tenant, agent, completed).await?)
+}
+
+/// A page of listings shown online, across tenants (for the presence reconciler).
+pub async fn shown_online(
+    conn: &mut PgConnection,
+    after: Option<(TenantId, AgentId)>,
+    limit: i64,
+) -> ApiResult<Vec<(TenantId, AgentId)>> {
+    Ok(repo::listings_shown_online(conn, after, limit).await?)
 }

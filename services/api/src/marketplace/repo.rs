@@ -89,6 +89,51 @@ pub async fn upsert_listing(
     Ok(())
 }
 
+/// The listing's online status after a presence change: the agent's own status (its opt-in)
+/// while a `/ws/agent` socket is held, `offline` otherwise. No-op when the agent is not listed.
+#[tracing::instrument(name = "db.listing_presence", skip(conn))]
+pub async fn set_listing_presence(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    agent: AgentId,
+    connected: bool,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE listings l
+         SET online_status = CASE WHEN $3 THEN a.online_status ELSE $4 END
+         FROM agents a
+         WHERE l.tenant_id = $1 AND l.agent_id = $2 AND a.tenant_id = l.tenant_id AND a.id = l.agent_id
+           AND l.online_status IS DISTINCT FROM (CASE WHEN $3 THEN a.online_status ELSE $4 END)",
+    )
+    .bind(tenant)
+    .bind(agent)
+    .bind(connected)
+    .bind(OnlineStatus::Offline)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// A page of listings shown online, across tenants, after `(tenant, agent)`: what the presence
+/// reconciler checks against Redis.
+#[tracing::instrument(name = "db.listings_shown_online", skip(conn))]
+pub async fn listings_shown_online(
+    conn: &mut PgConnection,
+    after: Option<(TenantId, AgentId)>,
+    limit: i64,
+) -> sqlx::Result<Vec<(TenantId, AgentId)>> {
+    sqlx::query_as(
+        "SELECT tenant_id, agent_id FROM listings
+         WHERE online_status <> 'offline' AND ($1::uuid IS NULL OR (tenant_id, agent_id) > ($1, $2))
+         ORDER BY tenant_id, agent_id LIMIT $3",
+    )
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 /// One more session on the listing's counters (popularity sort, completion); no-op when the
 /// agent is not listed.
 #[tracing::instrument(name = "db.listing_count_session", skip(conn))]

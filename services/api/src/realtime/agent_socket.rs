@@ -128,18 +128,36 @@ impl Agent {
                 return;
             }
         };
+        self.show_listing(true).await;
         let welcome = json!({ "type": "agent.connected", "payload": { "agentId": self.id } });
         let reason = match session.text(welcome.to_string()).await {
             Ok(()) => self.run(&mut session, &mut stream, &mut subscription).await,
             Err(_) => None,
         };
         drop(subscription);
-        if let Err(error) = presence::release(redis, self.tenant, self.id, &self.generation).await {
-            tracing::warn!(%error, "agent presence not released; it expires with its TTL");
+        match presence::release(redis, self.tenant, self.id, &self.generation).await {
+            Ok(true) => self.show_listing(false).await,
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(%error, "agent presence not released; it expires with its TTL");
+            }
         }
         // After the presence is released, so a client that waits for this close knows the
         // agent is offline (a client's own close is answered here too).
         let _ = session.close(reason).await;
+    }
+
+    /// The marketplace shows the agent online (as opted in) while it holds a socket. A failure
+    /// is left to the presence reconciler.
+    async fn show_listing(&self, connected: bool) {
+        let shown = async {
+            let mut conn = self.state.db.acquire().await?;
+            crate::marketplace::listing::set_presence(&mut conn, self.tenant, self.id, connected)
+                .await
+        };
+        if let Err(error) = shown.await {
+            tracing::warn!(%error, "listing presence not updated; the reconciler will");
+        }
     }
 
     /// The socket's loop; returns the close to send (`None` when the client closed first).

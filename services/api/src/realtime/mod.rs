@@ -5,5 +5,6 @@ pub mod agent_socket;
 pub mod channels;
 pub mod hub;
 pub mod presence;
+pub mod reconcile;
 pub mod session_socket;
 mod session_traffic;

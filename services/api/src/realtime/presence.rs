@@ -75,20 +75,20 @@ pub async fn refresh(
         .map(|n| n == 1)
 }
 
-/// Ends the presence if this connection still holds it.
+/// Ends the presence if this connection still holds it; true when it did.
 #[tracing::instrument(name = "presence.release", skip(redis))]
 pub async fn release(
     redis: &Redis,
     tenant: TenantId,
     agent: AgentId,
     generation: &str,
-) -> redis::RedisResult<()> {
+) -> redis::RedisResult<bool> {
     redis::Script::new(RELEASE)
         .key(agent_key(redis, tenant, agent))
         .arg(generation)
         .invoke_async::<i64>(&mut redis.conn())
         .await
-        .map(|_| ())
+        .map(|n| n == 1)
 }
 
 /// `{prefix}:{tenant}:presence:session:{id}:{side}`: a `/ws/session` socket of that side is held.
