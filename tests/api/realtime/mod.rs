@@ -1,6 +1,7 @@
 //! WebSockets: `/ws/agent` (presence, control events, close codes), across two replicas.
 
 mod agent;
+mod frames;
 mod listing;
 mod session;
 mod support;

@@ -6,7 +6,8 @@
 //!
 //! Close codes: 4000 missing token, 4001 invalid or revoked token (terminal for the SDK),
 //! 4009 replaced by a newer connection, 4008 silent past REALTIME_IDLE_TIMEOUT, 1003 binary
-//! frame, 1009 frame over the limit, 1012 the replica is shutting down and 1013 the socket fell
+//! frame, 1007 a text frame that is not UTF-8, 1008 more than 20 frames a second, 1009 frame over
+//! the limit, 1012 the replica is shutting down and 1013 the socket fell
 //! behind its queue or a dependency is down (both: reconnect), 1011 unexpected error.
 
 use super::channels::agent_channel;
@@ -25,6 +26,8 @@ use std::time::{Duration, Instant};
 
 /// The largest frame a daemon may send (heartbeats and status updates are tiny).
 pub const MAX_FRAME: usize = 64 * 1024;
+/// Frames a socket may send per second before it is closed with 1008.
+pub const MAX_FRAMES_PER_SECOND: u32 = 20;
 
 #[derive(Deserialize)]
 pub struct AgentQuery {
@@ -169,11 +172,19 @@ impl Agent {
     ) -> Option<CloseReason> {
         let idle = self.state.settings.realtime.idle_timeout;
         let mut last_seen = Instant::now();
+        let mut window = (Instant::now(), 0u32);
         let mut tick = tokio::time::interval(Duration::from_secs(1).min(idle / 2));
         loop {
             tokio::select! {
                 frame = stream.recv() => {
                     last_seen = Instant::now();
+                    if window.0.elapsed() >= Duration::from_secs(1) {
+                        window = (Instant::now(), 0);
+                    }
+                    window.1 += 1;
+                    if window.1 > MAX_FRAMES_PER_SECOND {
+                        return close(1008, "Too many frames; slow down");
+                    }
                     match frame {
                         None | Some(Ok(AggregatedMessage::Close(_))) => return None,
                         Some(Ok(AggregatedMessage::Text(text))) => {
@@ -263,6 +274,9 @@ impl Agent {
 pub fn protocol_close(error: &actix_ws::ProtocolError) -> Option<CloseReason> {
     match error {
         actix_ws::ProtocolError::Overflow => close(1009, "Frame too large"),
+        actix_ws::ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            close(1007, "Text frames must be UTF-8")
+        }
         _ => close(1002, "Protocol error"),
     }
 }

@@ -28,8 +28,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 pub const MAX_FRAME: usize = 64 * 1024;
-/// Frames a socket may send per second before it is closed with 1008.
-pub const MAX_FRAMES_PER_SECOND: u32 = 20;
+pub use super::agent_socket::MAX_FRAMES_PER_SECOND;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
