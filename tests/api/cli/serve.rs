@@ -96,3 +96,45 @@ async fn traces_are_exported_over_otlp_http_when_an_endpoint_is_set() {
     let request_line = received.await.expect("collector");
     assert_eq!(request_line, "POST /v1/traces HTTP/1.1");
 }
+
+#[tokio::test]
+async fn sigterm_closes_agent_sockets_with_1012_so_their_clients_reconnect_elsewhere() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    // Arrange: an agent socket on the real binary.
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let agent = app
+        .create_agent(&owner, &unique_slug("sigterm"), serde_json::json!({}))
+        .await;
+    let token = app.agent_token(&owner, &agent).await;
+    let (child, address) = serve(&app, &[("SHUTDOWN_DELAY_SECONDS", "1")]).await;
+    let url = format!(
+        "{}/ws/agent?token={token}",
+        address.replacen("http", "ws", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("handshake");
+    let welcome = socket.next().await.expect("a frame").expect("valid");
+    assert!(matches!(welcome, Message::Text(ref t) if t.contains("agent.connected")));
+
+    // Act
+    let stopped = tokio::spawn(terminate(child));
+
+    // Assert: 1012 ("service restart": the clients reconnect, to another replica), then a
+    // clean exit.
+    let code = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(30), socket.next())
+            .await
+            .expect("a close within the deadline")
+        {
+            Some(Ok(Message::Close(Some(close)))) => break u16::from(close.code),
+            Some(Ok(_)) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(code, 1012);
+    let status = stopped.await.expect("join");
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}
