@@ -232,8 +232,11 @@ impl Agent {
             return None;
         }
         match presence::refresh(&self.state.redis, self.tenant, self.id, &self.generation).await {
-            Ok(true) => {}
-            Ok(false) => return Some(close(4009, "Replaced by new connection")),
+            Ok(presence::Refreshed::Extended) => {}
+            Ok(presence::Refreshed::Recreated) => self.show_listing(true).await,
+            Ok(presence::Refreshed::Replaced) => {
+                return Some(close(4009, "Replaced by new connection"));
+            }
             Err(error) => tracing::warn!(%error, "presence refresh failed"),
         }
         match session

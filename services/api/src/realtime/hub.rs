@@ -18,6 +18,10 @@ use tokio::sync::mpsc;
 /// Messages one subscriber may have waiting before it is declared lagging.
 pub const QUEUE: usize = 256;
 
+/// Handed to every local subscriber after the hub (re)connected and subscribed again: whatever
+/// was published while it was away did not reach it, so sockets catch up from Postgres.
+pub const RESYNC: &str = r#"{"event":"hub.resync","payload":{}}"#;
+
 struct Local {
     id: u64,
     queue: mpsc::Sender<Arc<str>>,
@@ -179,6 +183,13 @@ impl Hub {
             .collect()
     }
 
+    fn dispatch_all(&self, payload: Arc<str>) {
+        let topics = self.live_topics();
+        for topic in topics {
+            self.dispatch(&topic, payload.clone());
+        }
+    }
+
     fn dispatch(&self, topic: &str, payload: Arc<str>) {
         let topics = self.inner.topics.lock().unwrap_or_else(|e| e.into_inner());
         for local in topics.by_name.get(topic).into_iter().flatten() {
@@ -218,6 +229,7 @@ impl Hub {
                     if ok {
                         backoff = Duration::from_millis(100);
                         tracing::info!("realtime hub connected to Redis pub/sub");
+                        self.dispatch_all(Arc::from(RESYNC));
                         while let Some(message) = stream.next().await {
                             let topic = message.get_channel_name().to_owned();
                             if let Ok(text) = message.get_payload::<String>() {

@@ -13,11 +13,28 @@ use crate::kv::Redis;
 /// dies without closing its sockets leaves its agents online for at most this long.
 pub const TTL_SECONDS: u64 = 60;
 
+/// Extends this generation's key; re-creates it when it is gone (Redis restarted without its
+/// data, or the TTL ran out during an outage); 0 only when another generation holds it.
 const REFRESH: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('EXPIRE', KEYS[1], ARGV[2])
 end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 2
+end
 return 0";
+
+/// What a heartbeat did to the presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    Extended,
+    /// The key was gone (Redis lost it, or it expired during an outage) and is back.
+    Recreated,
+    /// A newer connection holds the presence.
+    Replaced,
+}
 
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -58,21 +75,25 @@ pub async fn claim(
         .await
 }
 
-/// Extends the presence if this connection still holds it; false when a newer one does.
+/// Extends (or re-creates) the presence unless a newer connection holds it.
 #[tracing::instrument(name = "presence.refresh", skip(redis))]
 pub async fn refresh(
     redis: &Redis,
     tenant: TenantId,
     agent: AgentId,
     generation: &str,
-) -> redis::RedisResult<bool> {
+) -> redis::RedisResult<Refreshed> {
     redis::Script::new(REFRESH)
         .key(agent_key(redis, tenant, agent))
         .arg(generation)
         .arg(TTL_SECONDS)
         .invoke_async::<i64>(&mut redis.conn())
         .await
-        .map(|n| n == 1)
+        .map(|n| match n {
+            0 => Refreshed::Replaced,
+            2 => Refreshed::Recreated,
+            _ => Refreshed::Extended,
+        })
 }
 
 /// Ends the presence if this connection still holds it; true when it did.

@@ -261,6 +261,13 @@ impl Side {
                 self.send(session, frame).await
             }
             "session.approved" => Next::Continue,
+            // The hub was away from Redis: catch up from the stored messages. Relays on
+            // several replicas may publish slightly out of order, so start a margin below the
+            // highest seq sent; what was sent already is skipped.
+            "hub.resync" => {
+                let after = sent.iter().max().map_or(0, |max| (max - 100).max(0));
+                self.resume(session, after, sent).await
+            }
             _ if payload.get("seq").is_some() => {
                 if payload["sender"]["role"] == self.party.as_str() {
                     return Next::Continue;
