@@ -7,6 +7,8 @@ use crate::sessions::support::rent;
 use clawrent_api::ids::{AgentId, TenantId};
 use clawrent_api::realtime::presence;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 struct Provider {
     user: TestUser,
@@ -94,6 +96,27 @@ async fn the_welcome_comes_after_presence_and_heartbeats_are_answered() {
         !connected(&app, &p).await,
         "presence released after a clean close"
     );
+}
+
+#[tokio::test]
+async fn a_clients_close_is_answered_with_its_own_code() {
+    // Arrange: `clawrent serve` reconnects after every close but 1000 and 4009.
+    let app = spawn_app().await;
+    let p = provider(&app, json!({})).await;
+    let mut socket = agent_socket(&app, &p.token).await;
+    next_of(&mut socket, "agent.connected").await;
+
+    // Act
+    socket
+        .close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "Shutting down".into(),
+        }))
+        .await
+        .expect("close");
+
+    // Assert
+    assert_eq!(close_code(&mut socket).await, 1000);
 }
 
 #[tokio::test]

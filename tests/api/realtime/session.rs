@@ -6,6 +6,8 @@ use super::support::*;
 use crate::helpers::*;
 use crate::sessions::support::{Market, action, market, rent};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 struct Live {
     m: Market,
@@ -285,4 +287,25 @@ async fn a_client_that_reconnects_resumes_what_it_missed_in_order() {
         .collect();
     assert_eq!(seqs, vec![1, 2, 3, 4]);
     assert_eq!(third["payload"], json!({ "n": 3 }));
+}
+
+#[tokio::test]
+async fn a_clients_close_is_answered_with_its_own_code() {
+    // Arrange: the SDK closes with 1000 when it stops and reconnects after any other code it
+    // gets back (a close without a code reads as 1005), so the answer must carry the 1000.
+    let app = spawn_app().await;
+    let l = live(&app).await;
+    let mut provider = connect(&app, &path(&l, "provider")).await;
+
+    // Act
+    provider
+        .close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "Provider disconnecting".into(),
+        }))
+        .await
+        .expect("close");
+
+    // Assert
+    assert_eq!(close_code(&mut provider).await, 1000);
 }

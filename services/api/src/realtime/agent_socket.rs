@@ -186,7 +186,8 @@ impl Agent {
                         return close(1008, "Too many frames; slow down");
                     }
                     match frame {
-                        None | Some(Ok(AggregatedMessage::Close(_))) => return None,
+                        None => return None,
+                        Some(Ok(AggregatedMessage::Close(reason))) => return echo(reason),
                         Some(Ok(AggregatedMessage::Text(text))) => {
                             if let Some(close) = self.on_text(session, &text).await {
                                 return close;
@@ -271,6 +272,16 @@ impl Agent {
             }
         }
     }
+}
+
+/// The answer to a client's close: its own code (RFC 6455 5.5.1). The SDK reads the code of the
+/// answer as the close code, and reconnects after anything but 1000 (a close without a code reads
+/// as 1005), so a client that stops with 1000 must get 1000 back.
+pub fn echo(reason: Option<CloseReason>) -> Option<CloseReason> {
+    reason.map(|reason| CloseReason {
+        code: reason.code,
+        description: None,
+    })
 }
 
 /// The close for a frame the protocol layer refused.

@@ -10,7 +10,7 @@
 //! frame, 1008 more than 20 frames a second, 1009 frame over 64 KiB, 1012 shutting down, 1013
 //! fell behind or a dependency is down (reconnect and resume), 4008 silent too long.
 
-use super::agent_socket::{close, protocol_close};
+use super::agent_socket::{close, echo, protocol_close};
 use super::channels::session_channel;
 use super::hub::Subscription;
 use super::presence;
@@ -223,7 +223,8 @@ impl Side {
                         return close(1008, "Too many frames; slow down");
                     }
                     match frame {
-                        None | Some(Ok(AggregatedMessage::Close(_))) => return None,
+                        None => return None,
+                        Some(Ok(AggregatedMessage::Close(reason))) => return echo(reason),
                         Some(Ok(AggregatedMessage::Text(text))) => {
                             self.on_frame(session, &text, &mut sent).await
                         }
