@@ -309,3 +309,24 @@ async fn a_clients_close_is_answered_with_its_own_code() {
     // Assert
     assert_eq!(close_code(&mut provider).await, 1000);
 }
+
+#[tokio::test]
+async fn a_message_stored_right_after_the_socket_opened_reaches_it_live() {
+    // Arrange: the socket has joined the session's channel by the time its handshake completes.
+    let app = spawn_app().await;
+    let l = live(&app).await;
+    let mut provider = connect(&app, &path(&l, "provider")).await;
+
+    // Act: store a message at once, without waiting for anything on the socket.
+    app.post(
+        &action(&l.id, "messages"),
+        &l.m.consumer.auth(),
+        &json!({ "type": "dialogue.message", "payload": { "first": true } }),
+    )
+    .await
+    .expect(200);
+
+    // Assert
+    let received = next_of(&mut provider, "dialogue.message").await;
+    assert_eq!(received["payload"], json!({ "first": true }));
+}

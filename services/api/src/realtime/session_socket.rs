@@ -54,15 +54,25 @@ pub async fn session_socket(
     let state = state.into_inner().as_ref().clone();
     let query = query.into_inner();
     let tenant_id = tenant.0.id;
+    // The socket joins the session's channel before the upgrade is answered: a message stored
+    // once the client sees its socket open reaches it live.
+    let joined = match open(&state, tenant_id, &query).await {
+        Ok(side) => match side.join().await {
+            Ok(subscription) => Ok((side, subscription)),
+            Err(error) => {
+                tracing::warn!(%error, "session socket could not join its channel");
+                Err(close(1013, "Try again later"))
+            }
+        },
+        Err(reason) => Err(reason),
+    };
     actix_web::rt::spawn(async move {
-        let side = match open(&state, tenant_id, &query).await {
-            Ok(side) => side,
+        match joined {
+            Ok((side, subscription)) => side.serve(session, stream, subscription).await,
             Err(reason) => {
                 let _ = session.close(reason).await;
-                return;
             }
-        };
-        side.serve(session, stream).await;
+        }
     });
     Ok(response)
 }
@@ -156,32 +166,31 @@ impl Side {
         json!({ "sessionId": self.session.id, "kind": kind, "payload": payload })
     }
 
+    /// Subscribes to the session's channel, marks this side present and tells the other side.
+    async fn join(&self) -> redis::RedisResult<Subscription> {
+        let subscription = self.state.hub.subscribe(&self.channel()).await?;
+        presence::claim_session_side(
+            &self.state.redis,
+            self.tenant,
+            self.session.id,
+            self.party.as_str(),
+            &self.generation,
+        )
+        .await?;
+        self.publish("system.peer_connected", self.peer_event("connected"))
+            .await?;
+        Ok(subscription)
+    }
+
     #[tracing::instrument(name = "ws.session", skip_all, fields(session.id = %self.session.id, role = self.party.as_str()))]
-    async fn serve(self, mut session: Session, mut stream: actix_ws::AggregatedMessageStream) {
+    async fn serve(
+        self,
+        mut session: Session,
+        mut stream: actix_ws::AggregatedMessageStream,
+        mut subscription: Subscription,
+    ) {
         let redis = &self.state.redis;
         let side = self.party.as_str();
-        let ready = async {
-            let subscription = self.state.hub.subscribe(&self.channel()).await?;
-            presence::claim_session_side(
-                redis,
-                self.tenant,
-                self.session.id,
-                side,
-                &self.generation,
-            )
-            .await?;
-            self.publish("system.peer_connected", self.peer_event("connected"))
-                .await?;
-            redis::RedisResult::Ok(subscription)
-        };
-        let mut subscription = match ready.await {
-            Ok(subscription) => subscription,
-            Err(error) => {
-                tracing::warn!(%error, "session socket could not join its channel");
-                let _ = session.close(close(1013, "Try again later")).await;
-                return;
-            }
-        };
         let reason = self.run(&mut session, &mut stream, &mut subscription).await;
         drop(subscription);
         let released = presence::release_session_side(
