@@ -268,13 +268,9 @@ async fn a_client_that_reconnects_resumes_what_it_missed_in_order() {
     send(2).await;
     send(3).await;
 
-    // Act
-    let mut again = connect(&app, &path(&l, "consumer")).await;
-    send_json(
-        &mut again,
-        &json!({ "type": "session.resume", "payload": { "afterSeq": first["seq"] } }),
-    )
-    .await;
+    // Act: reconnect asking for what came after the last seq seen.
+    let resume = format!("{}&afterSeq={}", path(&l, "consumer"), first["seq"]);
+    let mut again = connect(&app, &resume).await;
     let second = next_of(&mut again, "dialogue.message").await;
     let third = next_of(&mut again, "dialogue.message").await;
     send(4).await;

@@ -14,8 +14,10 @@ use super::agent_socket::{close, echo, protocol_close};
 use super::channels::session_channel;
 use super::hub::Subscription;
 use super::presence;
+use super::session_traffic::Delivery;
 use crate::ids::{SessionId, TenantId};
 use crate::sessions::domain::{Party, SessionStatus};
+use crate::sessions::message_repo;
 use crate::sessions::repo::{self, SessionRow};
 use crate::state::AppState;
 use crate::tenancy::resolve::CurrentTenant;
@@ -24,7 +26,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseReason, Session};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 pub const MAX_FRAME: usize = 64 * 1024;
@@ -37,6 +38,8 @@ pub struct SessionQuery {
     pub token: Option<String>,
     pub role: Option<String>,
     pub slot_index: Option<String>,
+    /// Replay the other side's messages after this seq before any live traffic.
+    pub after_seq: Option<String>,
 }
 
 pub async fn session_socket(
@@ -58,7 +61,7 @@ pub async fn session_socket(
     // once the client sees its socket open reaches it live.
     let joined = match open(&state, tenant_id, &query).await {
         Ok(side) => match side.join().await {
-            Ok(subscription) => Ok((side, subscription)),
+            Ok(joined) => Ok((side, joined)),
             Err(error) => {
                 tracing::warn!(%error, "session socket could not join its channel");
                 Err(close(1013, "Try again later"))
@@ -68,7 +71,9 @@ pub async fn session_socket(
     };
     actix_web::rt::spawn(async move {
         match joined {
-            Ok((side, subscription)) => side.serve(session, stream, subscription).await,
+            Ok((side, (baseline, subscription))) => {
+                side.serve(session, stream, baseline, subscription).await;
+            }
             Err(reason) => {
                 let _ = session.close(reason).await;
             }
@@ -113,7 +118,15 @@ async fn open(
             return Err(close(4004, "No such consumer slot in this session"));
         }
     }
+    let resume_after = match q.after_seq.as_deref() {
+        None => None,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(seq) if seq >= 0 => Some(seq),
+            _ => return Err(close(4000, "afterSeq must be a whole number, 0 or more")),
+        },
+    };
     Ok(Side {
+        resume_after,
         state: state.clone(),
         tenant,
         session,
@@ -128,6 +141,8 @@ pub(super) struct Side {
     pub(super) session: SessionRow,
     pub(super) party: Party,
     pub(super) generation: String,
+    /// `afterSeq` of the connect URL: what to replay first.
+    pub(super) resume_after: Option<i64>,
 }
 
 /// What to do after a frame or an event.
@@ -166,8 +181,13 @@ impl Side {
         json!({ "sessionId": self.session.id, "kind": kind, "payload": payload })
     }
 
-    /// Subscribes to the session's channel, marks this side present and tells the other side.
-    async fn join(&self) -> redis::RedisResult<Subscription> {
+    /// Reads the session's last seq (what was stored before this socket), subscribes to the
+    /// session's channel, marks this side present and tells the other side.
+    async fn join(&self) -> anyhow::Result<(i64, Subscription)> {
+        let baseline = {
+            let mut conn = self.state.db.acquire().await?;
+            message_repo::last_seq(&mut conn, self.tenant, self.session.id).await?
+        };
         let subscription = self.state.hub.subscribe(&self.channel()).await?;
         presence::claim_session_side(
             &self.state.redis,
@@ -179,7 +199,7 @@ impl Side {
         .await?;
         self.publish("system.peer_connected", self.peer_event("connected"))
             .await?;
-        Ok(subscription)
+        Ok((baseline, subscription))
     }
 
     #[tracing::instrument(name = "ws.session", skip_all, fields(session.id = %self.session.id, role = self.party.as_str()))]
@@ -187,11 +207,23 @@ impl Side {
         self,
         mut session: Session,
         mut stream: actix_ws::AggregatedMessageStream,
+        baseline: i64,
         mut subscription: Subscription,
     ) {
         let redis = &self.state.redis;
         let side = self.party.as_str();
-        let reason = self.run(&mut session, &mut stream, &mut subscription).await;
+        let mut delivery = Delivery::after(baseline);
+        let replayed = match self.resume_after {
+            Some(after) => self.resume(&mut session, after, &mut delivery).await,
+            None => Next::Continue,
+        };
+        let reason = match replayed {
+            Next::Continue => {
+                self.run(&mut session, &mut stream, &mut delivery, &mut subscription)
+                    .await
+            }
+            Next::Close(reason) => reason,
+        };
         drop(subscription);
         let released = presence::release_session_side(
             redis,
@@ -213,12 +245,12 @@ impl Side {
         &self,
         session: &mut Session,
         stream: &mut actix_ws::AggregatedMessageStream,
+        sent: &mut Delivery,
         subscription: &mut Subscription,
     ) -> Option<CloseReason> {
         let idle = self.state.settings.realtime.idle_timeout;
         let mut last_seen = Instant::now();
         let mut window = (Instant::now(), 0u32);
-        let mut sent = HashSet::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1).min(idle / 2));
         loop {
             let next = tokio::select! {
@@ -235,7 +267,7 @@ impl Side {
                         None => return None,
                         Some(Ok(AggregatedMessage::Close(reason))) => return echo(reason),
                         Some(Ok(AggregatedMessage::Text(text))) => {
-                            self.on_frame(session, &text, &mut sent).await
+                            self.on_frame(session, &text, sent).await
                         }
                         Some(Ok(AggregatedMessage::Ping(bytes))) => match session.pong(&bytes).await {
                             Ok(()) => Next::Continue,
@@ -249,7 +281,7 @@ impl Side {
                     }
                 }
                 event = subscription.messages.recv() => match event {
-                    Some(event) => self.on_event(session, &event, &mut sent).await,
+                    Some(event) => self.on_event(session, &event, sent).await,
                     None => return close(1013, "Try again later"),
                 },
                 _ = tick.tick() => {

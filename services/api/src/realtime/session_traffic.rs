@@ -15,6 +15,25 @@ use actix_ws::Session;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
+/// What a socket has delivered: messages up to `baseline` were stored before it joined (they
+/// come only with `session.resume`), `last_seen` is the highest seq it knows of (either side's),
+/// `sent` the seqs it forwarded.
+pub(super) struct Delivery {
+    pub(super) baseline: i64,
+    pub(super) last_seen: i64,
+    pub(super) sent: HashSet<i64>,
+}
+
+impl Delivery {
+    pub(super) fn after(baseline: i64) -> Self {
+        Self {
+            baseline,
+            last_seen: baseline,
+            sent: HashSet::new(),
+        }
+    }
+}
+
 impl Side {
     async fn send(&self, session: &mut Session, frame: Value) -> Next {
         match session.text(frame.to_string()).await {
@@ -37,7 +56,7 @@ impl Side {
         &self,
         session: &mut Session,
         text: &str,
-        sent: &mut HashSet<i64>,
+        d: &mut Delivery,
     ) -> Next {
         let Ok(frame) = serde_json::from_str::<Value>(text) else {
             return self.error_frame(session, "frames are JSON objects").await;
@@ -69,7 +88,7 @@ impl Side {
             }
             "session.resume" => {
                 let after = frame["payload"]["afterSeq"].as_i64().unwrap_or(0).max(0);
-                self.resume(session, after, sent).await
+                self.resume(session, after, d).await
             }
             _ => self.store_frame(session, &kind, frame).await,
         }
@@ -134,8 +153,29 @@ impl Side {
         }
     }
 
+    /// A stored message from the channel. Messages stored before this socket joined are left to
+    /// `session.resume` (so a resuming client gets them in order, before live traffic); a gap
+    /// after the last seq this socket knows of (a publish it missed) is filled from Postgres
+    /// first, so the peer's messages always arrive in `seq` order.
+    async fn live_message(&self, session: &mut Session, m: &Value, d: &mut Delivery) -> Next {
+        let seq = m["seq"].as_i64().unwrap_or(0);
+        if seq <= d.baseline {
+            return Next::Continue;
+        }
+        if seq > d.last_seen + 1
+            && let Next::Close(reason) = self.resume(session, d.last_seen, d).await
+        {
+            return Next::Close(reason);
+        }
+        d.last_seen = d.last_seen.max(seq);
+        if m["sender"]["role"] == self.party.as_str() {
+            return Next::Continue;
+        }
+        self.forward_message(session, m, d).await
+    }
+
     /// The stored messages after `after`, in order, then live traffic (already-sent ones skipped).
-    async fn resume(&self, session: &mut Session, after: i64, sent: &mut HashSet<i64>) -> Next {
+    pub(super) async fn resume(&self, session: &mut Session, after: i64, d: &mut Delivery) -> Next {
         let mut from = after;
         loop {
             let page = match self.state.db.acquire().await {
@@ -157,11 +197,12 @@ impl Side {
             let done = rows.len() < 200;
             for row in rows {
                 from = row.seq;
+                d.last_seen = d.last_seen.max(row.seq);
                 if row.sender_role == self.party.as_str() {
                     continue;
                 }
                 let view = serde_json::to_value(MessageView::from(row)).unwrap_or(Value::Null);
-                if let Next::Close(reason) = self.forward_message(session, &view, sent).await {
+                if let Next::Close(reason) = self.forward_message(session, &view, d).await {
                     return Next::Close(reason);
                 }
             }
@@ -173,16 +214,11 @@ impl Side {
 
     /// A stored message, as the peer's frame: the envelope, `seq`, and `_meta` with the stored
     /// `createdAt` as the dedupe cursor.
-    async fn forward_message(
-        &self,
-        session: &mut Session,
-        m: &Value,
-        sent: &mut HashSet<i64>,
-    ) -> Next {
+    async fn forward_message(&self, session: &mut Session, m: &Value, d: &mut Delivery) -> Next {
         let seq = m["seq"].as_i64().unwrap_or(0);
         // Sent already (a resume and the live channel can both carry it). Relays on several
         // replicas may publish out of order, so this remembers every seq, not the highest.
-        if !sent.insert(seq) {
+        if !d.sent.insert(seq) {
             return Next::Continue;
         }
         let created = m["createdAt"].as_str().unwrap_or_default();
@@ -223,7 +259,7 @@ impl Side {
         &self,
         session: &mut Session,
         raw: &str,
-        sent: &mut HashSet<i64>,
+        d: &mut Delivery,
     ) -> Next {
         let Ok(event) = serde_json::from_str::<Value>(raw) else {
             return Next::Continue;
@@ -263,17 +299,12 @@ impl Side {
             "session.approved" => Next::Continue,
             // The hub was away from Redis: catch up from the stored messages. Relays on
             // several replicas may publish slightly out of order, so start a margin below the
-            // highest seq sent; what was sent already is skipped.
+            // highest seq known; what was sent already is skipped.
             "hub.resync" => {
-                let after = sent.iter().max().map_or(0, |max| (max - 100).max(0));
-                self.resume(session, after, sent).await
+                let after = (d.last_seen - 100).max(d.baseline);
+                self.resume(session, after, d).await
             }
-            _ if payload.get("seq").is_some() => {
-                if payload["sender"]["role"] == self.party.as_str() {
-                    return Next::Continue;
-                }
-                self.forward_message(session, payload, sent).await
-            }
+            _ if payload.get("seq").is_some() => self.live_message(session, payload, d).await,
             _ => Next::Continue,
         }
     }

@@ -31,6 +31,21 @@ pub async fn next_seq(
     .await
 }
 
+/// The session's last `seq` (0 before its first message).
+#[tracing::instrument(name = "db.message_last_seq", skip(conn))]
+pub async fn last_seq(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    session: SessionId,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT message_seq FROM sessions WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(session)
+        .fetch_optional(conn)
+        .await
+        .map(Option::unwrap_or_default)
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {
     pub id: MessageId,
