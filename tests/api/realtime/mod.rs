@@ -3,5 +3,6 @@
 mod agent;
 mod frames;
 mod listing;
+mod redis_restart;
 mod session;
 mod support;
