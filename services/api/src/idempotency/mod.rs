@@ -301,7 +301,7 @@ pub const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600)
 /// Purges expired keys every [`PURGE_EVERY`] until shutdown starts. Failures (the database is
 /// down) are logged and retried at the next tick.
 pub fn spawn_janitor(state: AppState) {
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(PURGE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -91,7 +91,7 @@ pub async fn drain(state: &AppState) -> ApiResult<usize> {
 
 /// Runs the relay on this replica until shutdown: on every wake-up and every poll interval.
 pub fn spawn_relay(state: AppState) {
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         let poll = state.settings.sessions.outbox_poll_interval;
         loop {
             let _ = tokio::time::timeout(poll, state.outbox.wake.notified()).await;

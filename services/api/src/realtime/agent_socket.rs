@@ -13,6 +13,7 @@
 use super::channels::agent_channel;
 use super::hub::Subscription;
 use super::presence;
+use super::pump::{Frames, pump};
 use crate::auth::principal::{Credential, agent_token_principal};
 use crate::error::ErrorCode;
 use crate::ids::{AgentId, TenantId};
@@ -60,10 +61,10 @@ pub async fn agent_socket(
         return Ok(HttpResponse::ServiceUnavailable().finish());
     }
     let (response, session, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream.max_frame_size(MAX_FRAME).aggregate_continuations();
+    let mut frames = pump(stream.max_frame_size(MAX_FRAME).aggregate_continuations());
     let state = state.into_inner();
     let token = query.into_inner().token.filter(|t| !t.is_empty());
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         let Some(token) = token else {
             let _ = session.close(close(4000, "Missing token")).await;
             return;
@@ -91,7 +92,7 @@ pub async fn agent_socket(
             generation: uuid::Uuid::now_v7().to_string(),
             token_hash: hex::encode(crate::auth::tokens::sha256(&token)),
         };
-        agent.serve(session, stream).await;
+        agent.serve(session, &mut frames).await;
     });
     Ok(response)
 }
@@ -108,7 +109,7 @@ struct Agent {
 impl Agent {
     /// Subscribes, claims presence, replaces older sockets, welcomes, then serves until closed.
     #[tracing::instrument(name = "ws.agent", skip_all, fields(agent.id = %self.id))]
-    async fn serve(&self, mut session: Session, mut stream: actix_ws::AggregatedMessageStream) {
+    async fn serve(&self, mut session: Session, frames: &mut Frames) {
         let redis = &self.state.redis;
         let channel = agent_channel(redis, self.tenant, self.id);
         let ready = async {
@@ -134,7 +135,7 @@ impl Agent {
         self.show_listing(true).await;
         let welcome = json!({ "type": "agent.connected", "payload": { "agentId": self.id } });
         let reason = match session.text(welcome.to_string()).await {
-            Ok(()) => self.run(&mut session, &mut stream, &mut subscription).await,
+            Ok(()) => self.run(&mut session, frames, &mut subscription).await,
             Err(_) => None,
         };
         drop(subscription);
@@ -167,7 +168,7 @@ impl Agent {
     async fn run(
         &self,
         session: &mut Session,
-        stream: &mut actix_ws::AggregatedMessageStream,
+        frames: &mut Frames,
         subscription: &mut Subscription,
     ) -> Option<CloseReason> {
         let idle = self.state.settings.realtime.idle_timeout;
@@ -176,7 +177,7 @@ impl Agent {
         let mut tick = tokio::time::interval(Duration::from_secs(1).min(idle / 2));
         loop {
             tokio::select! {
-                frame = stream.recv() => {
+                frame = frames.recv() => {
                     last_seen = Instant::now();
                     if window.0.elapsed() >= Duration::from_secs(1) {
                         window = (Instant::now(), 0);

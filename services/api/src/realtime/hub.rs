@@ -87,7 +87,7 @@ impl Drop for Subscription {
         };
         if last {
             let (hub, topic) = (self.hub.clone(), self.topic.clone());
-            actix_web::rt::spawn(async move { hub.redis_unsubscribe(&topic).await });
+            tokio::spawn(async move { hub.redis_unsubscribe(&topic).await });
         }
     }
 }
@@ -110,7 +110,7 @@ impl Hub {
     /// Starts the reader on the current runtime; it connects and keeps reconnecting.
     pub fn start_reader(&self) {
         let reader = self.clone();
-        actix_web::rt::spawn(async move { reader.run().await });
+        tokio::spawn(async move { reader.run().await });
     }
 
     /// Registers local interest in `topic`; the Redis subscription is in place (acknowledged)

@@ -5,6 +5,7 @@ pub mod agent_socket;
 pub mod channels;
 pub mod hub;
 pub mod presence;
+pub mod pump;
 pub mod reconcile;
 pub mod session_socket;
 mod session_traffic;

@@ -56,7 +56,7 @@ pub async fn reconcile_once(state: &AppState) -> ApiResult<usize> {
 
 /// Reconciles every REALTIME_RECONCILE_INTERVAL until shutdown.
 pub fn spawn(state: AppState) {
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.settings.realtime.reconcile_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -14,6 +14,7 @@ use super::agent_socket::{close, echo, protocol_close};
 use super::channels::session_channel;
 use super::hub::Subscription;
 use super::presence;
+use super::pump::{Frames, pump};
 use super::session_traffic::Delivery;
 use crate::ids::{SessionId, TenantId};
 use crate::sessions::domain::{Party, SessionStatus};
@@ -53,7 +54,7 @@ pub async fn session_socket(
         return Ok(HttpResponse::ServiceUnavailable().finish());
     }
     let (response, session, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream.max_frame_size(MAX_FRAME).aggregate_continuations();
+    let mut frames = pump(stream.max_frame_size(MAX_FRAME).aggregate_continuations());
     let state = state.into_inner().as_ref().clone();
     let query = query.into_inner();
     let tenant_id = tenant.0.id;
@@ -69,10 +70,10 @@ pub async fn session_socket(
         },
         Err(reason) => Err(reason),
     };
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         match joined {
             Ok((side, (baseline, subscription))) => {
-                side.serve(session, stream, baseline, subscription).await;
+                side.serve(session, &mut frames, baseline, subscription).await;
             }
             Err(reason) => {
                 let _ = session.close(reason).await;
@@ -206,7 +207,7 @@ impl Side {
     async fn serve(
         self,
         mut session: Session,
-        mut stream: actix_ws::AggregatedMessageStream,
+        frames: &mut Frames,
         baseline: i64,
         mut subscription: Subscription,
     ) {
@@ -219,7 +220,7 @@ impl Side {
         };
         let reason = match replayed {
             Next::Continue => {
-                self.run(&mut session, &mut stream, &mut delivery, &mut subscription)
+                self.run(&mut session, frames, &mut delivery, &mut subscription)
                     .await
             }
             Next::Close(reason) => reason,
@@ -244,7 +245,7 @@ impl Side {
     async fn run(
         &self,
         session: &mut Session,
-        stream: &mut actix_ws::AggregatedMessageStream,
+        frames: &mut Frames,
         sent: &mut Delivery,
         subscription: &mut Subscription,
     ) -> Option<CloseReason> {
@@ -254,7 +255,7 @@ impl Side {
         let mut tick = tokio::time::interval(Duration::from_secs(1).min(idle / 2));
         loop {
             let next = tokio::select! {
-                frame = stream.recv() => {
+                frame = frames.recv() => {
                     last_seen = Instant::now();
                     if window.0.elapsed() >= Duration::from_secs(1) {
                         window = (Instant::now(), 0);

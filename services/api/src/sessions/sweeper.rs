@@ -72,7 +72,7 @@ pub async fn sweep_once(state: &AppState) -> ApiResult<Swept> {
 
 /// Sweeps every SESSION_SWEEP_INTERVAL until shutdown.
 pub fn spawn(state: AppState) {
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.settings.sessions.sweep_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
