@@ -73,7 +73,8 @@ pub async fn session_socket(
     tokio::spawn(async move {
         match joined {
             Ok((side, (baseline, subscription))) => {
-                side.serve(session, &mut frames, baseline, subscription).await;
+                side.serve(session, &mut frames, baseline, subscription)
+                    .await;
             }
             Err(reason) => {
                 let _ = session.close(reason).await;
