@@ -13,7 +13,7 @@
 use super::channels::agent_channel;
 use super::hub::Subscription;
 use super::presence;
-use super::pump::{Frames, pump};
+use super::pump::{FrameRate, Frames, pump};
 use crate::auth::principal::{Credential, agent_token_principal};
 use crate::error::ErrorCode;
 use crate::ids::{AgentId, TenantId};
@@ -27,8 +27,6 @@ use std::time::{Duration, Instant};
 
 /// The largest frame a daemon may send (heartbeats and status updates are tiny).
 pub const MAX_FRAME: usize = 64 * 1024;
-/// Frames a socket may send per second before it is closed with 1008.
-pub const MAX_FRAMES_PER_SECOND: u32 = 20;
 
 #[derive(Deserialize)]
 pub struct AgentQuery {
@@ -173,17 +171,13 @@ impl Agent {
     ) -> Option<CloseReason> {
         let idle = self.state.settings.realtime.idle_timeout;
         let mut last_seen = Instant::now();
-        let mut window = (Instant::now(), 0u32);
+        let mut rate = FrameRate::default();
         let mut tick = tokio::time::interval(Duration::from_secs(1).min(idle / 2));
         loop {
             tokio::select! {
                 frame = frames.recv() => {
                     last_seen = Instant::now();
-                    if window.0.elapsed() >= Duration::from_secs(1) {
-                        window = (Instant::now(), 0);
-                    }
-                    window.1 += 1;
-                    if window.1 > MAX_FRAMES_PER_SECOND {
+                    if rate.flooding() {
                         return close(1008, "Too many frames; slow down");
                     }
                     match frame {

@@ -19,3 +19,32 @@ pub fn pump(mut stream: AggregatedMessageStream) -> Frames {
     });
     rx
 }
+
+/// At most this many frames a second from one socket; past it the socket closes with 1008.
+pub const MAX_FRAMES_PER_SECOND: u32 = 20;
+
+/// Counts a socket's frames per second.
+pub struct FrameRate {
+    window: std::time::Instant,
+    frames: u32,
+}
+
+impl Default for FrameRate {
+    fn default() -> Self {
+        Self {
+            window: std::time::Instant::now(),
+            frames: 0,
+        }
+    }
+}
+
+impl FrameRate {
+    /// Counts one frame; true when the socket sent too many this second.
+    pub fn flooding(&mut self) -> bool {
+        if self.window.elapsed() >= std::time::Duration::from_secs(1) {
+            *self = Self::default();
+        }
+        self.frames += 1;
+        self.frames > MAX_FRAMES_PER_SECOND
+    }
+}

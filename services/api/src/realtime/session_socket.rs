@@ -14,7 +14,7 @@ use super::agent_socket::{close, echo, protocol_close};
 use super::channels::session_channel;
 use super::hub::Subscription;
 use super::presence;
-use super::pump::{Frames, pump};
+use super::pump::{FrameRate, Frames, pump};
 use super::session_traffic::Delivery;
 use crate::ids::{SessionId, TenantId};
 use crate::sessions::domain::{Party, SessionStatus};
@@ -30,7 +30,6 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 pub const MAX_FRAME: usize = 64 * 1024;
-pub use super::agent_socket::MAX_FRAMES_PER_SECOND;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -252,17 +251,13 @@ impl Side {
     ) -> Option<CloseReason> {
         let idle = self.state.settings.realtime.idle_timeout;
         let mut last_seen = Instant::now();
-        let mut window = (Instant::now(), 0u32);
+        let mut rate = FrameRate::default();
         let mut tick = tokio::time::interval(Duration::from_secs(1).min(idle / 2));
         loop {
             let next = tokio::select! {
                 frame = frames.recv() => {
                     last_seen = Instant::now();
-                    if window.0.elapsed() >= Duration::from_secs(1) {
-                        window = (Instant::now(), 0);
-                    }
-                    window.1 += 1;
-                    if window.1 > MAX_FRAMES_PER_SECOND {
+                    if rate.flooding() {
                         return close(1008, "Too many frames; slow down");
                     }
                     match frame {

@@ -136,6 +136,37 @@ async fn lock_as_party(
     Ok((session, party))
 }
 
+/// A participant's action in its own transaction: lock, transition, the optional note, commit.
+async fn act(
+    state: &AppState,
+    principal: &Principal,
+    id: SessionId,
+    action: Action,
+    note: Option<&str>,
+) -> ApiResult<SessionView> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let (session, party) = lock_as_party(&mut tx, principal, id).await?;
+    let tenant = &principal.tenant;
+    let applied = apply(
+        &mut tx,
+        state,
+        tenant,
+        session,
+        action,
+        Actor::Party(party),
+        now,
+    )
+    .await?;
+    let session = match note {
+        Some(note) => repo::set_end_note(&mut tx, tenant.id, id, note).await?,
+        None => applied.session,
+    };
+    tx.commit().await?;
+    state.outbox.wake();
+    Ok(view(state, tenant.id, &session))
+}
+
 /// Approve (provider): `pending_approval → active`; an active session answers as it is.
 #[tracing::instrument(name = "sessions.approve", skip_all, fields(session.id = %id))]
 pub async fn approve(
@@ -143,22 +174,7 @@ pub async fn approve(
     principal: &Principal,
     id: SessionId,
 ) -> ApiResult<SessionView> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let (session, party) = lock_as_party(&mut tx, principal, id).await?;
-    let applied = apply(
-        &mut tx,
-        state,
-        &principal.tenant,
-        session,
-        Action::Approve,
-        Actor::Party(party),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    state.outbox.wake();
-    Ok(view(state, principal.tenant_id(), &applied.session))
+    act(state, principal, id, Action::Approve, None).await
 }
 
 /// Reject (provider): the hold is voided and the session `aborted`, with the provider's reason.
@@ -181,26 +197,7 @@ pub async fn reject(
             ));
         }
     };
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let (session, party) = lock_as_party(&mut tx, principal, id).await?;
-    let applied = apply(
-        &mut tx,
-        state,
-        &principal.tenant,
-        session,
-        Action::Reject,
-        Actor::Party(party),
-        now,
-    )
-    .await?;
-    let session = match note {
-        Some(note) => repo::set_end_note(&mut tx, principal.tenant_id(), id, note).await?,
-        None => applied.session,
-    };
-    tx.commit().await?;
-    state.outbox.wake();
-    Ok(view(state, principal.tenant_id(), &session))
+    act(state, principal, id, Action::Reject, note).await
 }
 
 /// End (either participant): settle an active session, void a pending one; ending again
