@@ -85,6 +85,10 @@ async fn a_redis_restart_loses_nothing_for_connected_sockets() {
         .await
         .expect(201);
     let id = session.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        next_of(&mut daemon, "session.new").await["payload"]["sessionId"],
+        id.as_str()
+    );
     let path = format!(
         "/ws/session?sessionId={id}&token={}&role=provider",
         session.body["sessionToken"].as_str().expect("token")
@@ -122,12 +126,16 @@ async fn a_redis_restart_loses_nothing_for_connected_sockets() {
         next_of(&mut provider_socket, "dialogue.message").await["seq"].as_i64(),
     ];
     assert_eq!(seqs, [Some(2), Some(3), Some(4)]);
-    // The daemon's socket is still open: its heartbeat is answered (and re-creates the
-    // presence the restart lost).
+    // The daemon's socket is still open and was sent nothing of the hub's own (the reconnect is
+    // not a frame of the contract): the ack of its heartbeat is the next frame (the heartbeat
+    // also re-creates the presence the restart lost).
     send_json(
         &mut daemon,
         &json!({ "type": "system.heartbeat", "payload": {} }),
     )
     .await;
-    next_of(&mut daemon, "system.heartbeat_ack").await;
+    assert_eq!(
+        next_json(&mut daemon).await,
+        json!({ "type": "system.heartbeat_ack" })
+    );
 }

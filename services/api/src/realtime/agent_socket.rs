@@ -258,6 +258,9 @@ impl Agent {
                 Some(close(4001, "Agent token revoked"))
             }
             "agent.revoked" => None,
+            // The hub reconnected to Redis: nothing to replay on this socket (the daemon lists
+            // its sessions when it reconnects; `session.new` is also in the session list).
+            "hub.resync" => None,
             _ => {
                 let frame = json!({ "type": event.event, "payload": event.payload });
                 match session.text(frame.to_string()).await {
