@@ -113,11 +113,11 @@ impl Application {
                 .split_for_parts();
             app.route(
                 "/ws/agent",
-                web::get().to(crate::realtime::agent_socket::agent_socket),
+                web::get().to(crate::agents::socket::agent_socket),
             )
             .route(
                 "/ws/session",
-                web::get().to(crate::realtime::session_socket::session_socket),
+                web::get().to(crate::sessions::socket::session_socket),
             )
             .service(
                 SwaggerUi::new("/docs/{_:.*}")
@@ -219,7 +219,7 @@ fn spawn_background(state: &AppState) {
     crate::idempotency::spawn_janitor(state.clone());
     crate::outbox::spawn_relay(state.clone());
     state.hub.start_reader();
-    crate::realtime::reconcile::spawn(state.clone());
+    crate::agents::presence_reconcile::spawn(state.clone());
     crate::sessions::sweeper::spawn(state.clone());
 }
 

@@ -4,8 +4,9 @@
 
 use super::support::*;
 use crate::helpers::*;
+use clawrent_api::agents::presence_reconcile::reconcile_once;
 use clawrent_api::ids::{AgentId, TenantId};
-use clawrent_api::realtime::{presence, reconcile::reconcile_once};
+use clawrent_api::realtime::presence;
 use serde_json::json;
 
 async fn online_slugs(app: &TestApp, who: &TestUser) -> Vec<String> {

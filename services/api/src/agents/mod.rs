@@ -3,6 +3,7 @@
 pub mod admin_routes;
 pub mod domain;
 pub mod lifecycle;
+pub mod presence_reconcile;
 pub mod profile_repo;
 pub mod rental;
 pub mod repo;
@@ -11,5 +12,6 @@ pub mod routes;
 pub mod service;
 pub mod serving;
 pub mod serving_routes;
+pub mod socket;
 pub mod terms;
 pub mod views;

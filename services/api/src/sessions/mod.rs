@@ -8,6 +8,8 @@ pub mod messages;
 pub mod repo;
 pub mod routes;
 pub mod service;
+pub mod socket;
+mod socket_traffic;
 pub mod sweeper;
 pub mod token;
 pub mod transitions;

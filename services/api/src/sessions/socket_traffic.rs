@@ -2,15 +2,15 @@
 //! messages to store) and events from the session's channel (stored messages, peer events, the
 //! end), turned into the frames of the wire contract.
 
-use super::agent_socket::close;
-use super::presence;
-use super::session_socket::{Next, Side};
+use super::domain::{MessageType, Party, parse_payload};
+use super::message_repo::{self, After};
+use super::messages::{Incoming, Sender, store};
+use super::repo;
+use super::socket::{Next, Side};
+use super::views::MessageView;
 use crate::error::ApiError;
-use crate::sessions::domain::{MessageType, Party, parse_payload};
-use crate::sessions::message_repo::{self, After};
-use crate::sessions::messages::{Incoming, Sender, store};
-use crate::sessions::repo;
-use crate::sessions::views::MessageView;
+use crate::realtime::close::close;
+use crate::realtime::presence;
 use actix_ws::Session;
 use serde_json::{Value, json};
 use std::collections::HashSet;

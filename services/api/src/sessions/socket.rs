@@ -10,16 +10,16 @@
 //! frame, 1008 more than 20 frames a second, 1009 frame over 64 KiB, 1012 shutting down, 1013
 //! fell behind or a dependency is down (reconnect and resume), 4008 silent too long.
 
-use super::agent_socket::{close, echo, protocol_close};
-use super::channels::session_channel;
-use super::hub::Subscription;
-use super::presence;
-use super::pump::{FrameRate, Frames, pump};
-use super::session_traffic::Delivery;
+use super::domain::{Party, SessionStatus};
+use super::message_repo;
+use super::repo::{self, SessionRow};
+use super::socket_traffic::Delivery;
 use crate::ids::{SessionId, TenantId};
-use crate::sessions::domain::{Party, SessionStatus};
-use crate::sessions::message_repo;
-use crate::sessions::repo::{self, SessionRow};
+use crate::realtime::channels::session_channel;
+use crate::realtime::close::{close, echo, protocol_close};
+use crate::realtime::hub::Subscription;
+use crate::realtime::presence;
+use crate::realtime::pump::{FrameRate, Frames, pump};
 use crate::state::AppState;
 use crate::tenancy::resolve::CurrentTenant;
 use crate::time_format;

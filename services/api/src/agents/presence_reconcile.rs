@@ -3,10 +3,10 @@
 //! the listings shown online against the presence keys (one pipelined EXISTS per page) and shows
 //! offline those whose presence expired. Idempotent, so any number of replicas may run it.
 
-use super::presence;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{AgentId, TenantId};
 use crate::marketplace::listing;
+use crate::realtime::presence;
 use crate::state::AppState;
 
 const PAGE: i64 = 500;

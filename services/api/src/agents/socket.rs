@@ -10,17 +10,18 @@
 //! the limit, 1012 the replica is shutting down and 1013 the socket fell
 //! behind its queue or a dependency is down (both: reconnect), 1011 unexpected error.
 
-use super::channels::agent_channel;
-use super::hub::Subscription;
-use super::presence;
-use super::pump::{FrameRate, Frames, pump};
 use crate::auth::principal::{Credential, agent_token_principal};
 use crate::error::ErrorCode;
 use crate::ids::{AgentId, TenantId};
+use crate::realtime::channels::agent_channel;
+use crate::realtime::close::{close, echo, protocol_close};
+use crate::realtime::hub::Subscription;
+use crate::realtime::presence;
+use crate::realtime::pump::{FrameRate, Frames, pump};
 use crate::state::AppState;
 use crate::tenancy::resolve::CurrentTenant;
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use actix_ws::{AggregatedMessage, CloseReason, Session};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -31,13 +32,6 @@ pub const MAX_FRAME: usize = 64 * 1024;
 #[derive(Deserialize)]
 pub struct AgentQuery {
     pub token: Option<String>,
-}
-
-pub fn close(code: u16, description: &str) -> Option<CloseReason> {
-    Some(CloseReason {
-        code: CloseCode::Other(code),
-        description: Some(description.to_owned()),
-    })
 }
 
 /// What arrives on the agent's channel.
@@ -269,26 +263,5 @@ impl Agent {
                 }
             }
         }
-    }
-}
-
-/// The answer to a client's close: its own code (RFC 6455 5.5.1). The SDK reads the code of the
-/// answer as the close code, and reconnects after anything but 1000 (a close without a code reads
-/// as 1005), so a client that stops with 1000 must get 1000 back.
-pub fn echo(reason: Option<CloseReason>) -> Option<CloseReason> {
-    reason.map(|reason| CloseReason {
-        code: reason.code,
-        description: None,
-    })
-}
-
-/// The close for a frame the protocol layer refused.
-pub fn protocol_close(error: &actix_ws::ProtocolError) -> Option<CloseReason> {
-    match error {
-        actix_ws::ProtocolError::Overflow => close(1009, "Frame too large"),
-        actix_ws::ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            close(1007, "Text frames must be UTF-8")
-        }
-        _ => close(1002, "Protocol error"),
     }
 }
