@@ -6,7 +6,8 @@
 #                   (tests/api/schemathesis.rs): .tools/venv/bin/schemathesis run URL ...
 # and the Node packages of tests/compat (the published @clawrent/provider SDK that
 # tests/api/compat.rs drives), by `npm ci` from tests/compat/package-lock.json, skipped
-# while tests/compat/node_modules matches that lock.
+# while tests/compat/node_modules matches that lock; and the redis-server binary (the Redis
+# restart test runs a server of its own).
 #
 # Creates the venv when missing and installs what is missing; prints the venv's
 # python path on stdout (progress goes to stderr), so callers can write
@@ -52,5 +53,20 @@ compat_npm_ensure() {
     fi
 }
 compat_npm_ensure
+
+# tests/api/realtime/redis_restart.rs starts and kills a Redis server of its own on a free port:
+# it needs the redis-server binary even where Redis already answers as a service. Installed
+# without starting the package's own service (RUNLEVEL=1), which would fight over port 6379.
+redis_server_ensure() {
+    command -v redis-server >/dev/null 2>&1 && return 0
+    if [[ "$(id -u)" != 0 ]]; then
+        printf 'test-tools: ERROR: redis-server not found (apt-get install -y redis-server)\n' >&2
+        return 1
+    fi
+    printf 'test-tools: installing redis-server (the binary; its service is not started)\n' >&2
+    apt-get update -qq >&2
+    RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >&2
+}
+redis_server_ensure
 
 printf '%s\n' "$TOOLS_PY"
