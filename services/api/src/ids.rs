@@ -23,8 +23,6 @@
 //! archive(AgentId::new_v7());
 //! ```
 
-use uuid::Uuid;
-
 /// Declares `pub struct $name(Uuid)` with serde, sqlx, `Display`, `FromStr` and utoipa schema
 /// support, plus conversions to and from `Uuid` for the edges (tokens, cursors, tests).
 macro_rules! typed_id {
@@ -146,21 +144,6 @@ pub fn uuid_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> 
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
         .into()
 }
-
-/// The bare UUID of any typed id, for the few places that store ids of several kinds in one
-/// column (an audit record's target, a ledger entry's reference).
-pub trait AnyId: Copy {
-    fn uuid(self) -> Uuid;
-}
-
-macro_rules! any_id {
-    ($($name:ident),*) => { $(impl AnyId for $name { fn uuid(self) -> Uuid { self.0 } })* };
-}
-
-any_id!(
-    TenantId, UserId, AgentId, ApiKeyId, WalletId, EntryId, HoldId, SessionId, MessageId, OrderId,
-    CartItemId, AuditId
-);
 
 #[cfg(test)]
 mod tests {

@@ -63,10 +63,6 @@ impl Money {
     pub fn new(amount: Decimal, currency: Currency) -> Self {
         Self { amount, currency }
     }
-
-    pub fn zero(currency: Currency) -> Self {
-        Self::new(Decimal::ZERO, currency)
-    }
 }
 
 impl std::fmt::Display for Money {
@@ -212,6 +208,5 @@ mod tests {
             Currency::parse("USD").expect("valid in this test"),
         );
         assert_eq!(five.to_string(), "5.00 USD");
-        assert_eq!(Money::zero(five.currency.clone()).amount, Decimal::ZERO);
     }
 }
