@@ -113,8 +113,10 @@ impl Hub {
         tokio::spawn(async move { reader.run().await });
     }
 
-    /// Registers local interest in `topic`; the Redis subscription is in place (acknowledged)
-    /// when this returns `Ok`, so nothing published afterwards is missed.
+    /// Registers local interest in `topic`. While the hub is connected, the Redis subscription
+    /// is in place (acknowledged) when this returns `Ok`, so nothing published afterwards is
+    /// missed; while it is not, the reader subscribes when it connects and then sends every
+    /// subscriber [`RESYNC`], on which session sockets catch up from Postgres.
     pub async fn subscribe(&self, topic: &str) -> redis::RedisResult<Subscription> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let lagged = Arc::new(AtomicBool::new(false));
